@@ -5,3 +5,6 @@
 //! [`cli::run`], which returns the text to print or a typed error.
 
 pub mod cli;
+pub mod export;
+pub mod import;
+pub mod store;

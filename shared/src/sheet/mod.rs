@@ -83,6 +83,16 @@ impl fmt::Display for RowId {
     }
 }
 
+/// A change to one row within [`Sheet::update_rows`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowUpdate {
+    pub row: RowId,
+    /// Field id → new value (`None` clears the cell).
+    pub cells: Vec<(String, Option<Value>)>,
+    /// Undelete the row if it is soft-deleted.
+    pub restore: bool,
+}
+
 /// Who makes a change, and when.
 #[derive(Debug, Clone, Copy)]
 pub struct Edit<'a> {
@@ -412,8 +422,42 @@ impl Sheet {
         Ok(self.commit(edit, Action::UpdateRow, note.map(String::from)))
     }
 
+    /// Updates many rows (a re-import), committing every `batch` rows. Each update names the
+    /// row, the cells to set or clear, and whether to restore the row if it was deleted.
+    /// Rows whose cells already hold those values produce no change.
+    pub fn update_rows(
+        &mut self,
+        edit: Edit,
+        updates: &[RowUpdate],
+        batch: usize,
+        note: Option<&str>,
+    ) -> Result<Vec<ChangeHash>, SheetError> {
+        let mut hashes = Vec::new();
+        for chunk in updates.chunks(batch.max(1)) {
+            for u in chunk {
+                self.write_cells(&u.row, &u.cells)?;
+                if u.restore {
+                    let obj = self.row_obj(&u.row)?;
+                    if read::is_deleted(&self.doc, &obj, None) {
+                        self.doc.put(&obj, DELETED, false)?;
+                    }
+                }
+            }
+            if let Some(h) = self.commit(edit, Action::Import, note.map(String::from)) {
+                hashes.push(h);
+            }
+        }
+        Ok(hashes)
+    }
+
     fn write_cells(&mut self, row: &RowId, cells: &[(String, Option<Value>)]) -> Result<(), SheetError> {
-        let obj = self.row_obj(row)?;
+        let obj = match self.row_obj(row) {
+            Ok(o) => o,
+            Err(e) => {
+                self.doc.rollback();
+                return Err(e);
+            }
+        };
         for (field, value) in cells {
             if let Err(e) = Self::check_field(field) {
                 self.doc.rollback();

@@ -403,3 +403,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn update_rows_in_batches_with_restore() {
+    let mut s = Sheet::genesis(&id(), 1);
+    s.add_row(edit("u", 1), &rid(1), &cells(&[("t", text("a"))])).unwrap();
+    s.add_row(edit("u", 1), &rid(2), &cells(&[("t", text("b"))])).unwrap();
+    s.delete_row(edit("u", 2), &rid(2)).unwrap();
+    let updates = vec![
+        RowUpdate { row: rid(1), cells: vec![("t".into(), Some(text("a2"))), ("u".into(), None)], restore: false },
+        RowUpdate {
+            row: rid(2),
+            cells: vec![("t".into(), Some(text("b"))), ("x".into(), Some(Value::Int(1)))],
+            restore: true,
+        },
+    ];
+    let hashes = s.update_rows(edit("u", 3), &updates, 1, Some("f.xlsx")).unwrap();
+    assert_eq!(hashes.len(), 2);
+    let live = s.live_rows();
+    assert_eq!(live.len(), 2);
+    assert_eq!(live[0].cells["t"], text("a2"));
+    assert_eq!(live[1].cells["x"], Value::Int(1));
+    assert!(s.update_rows(edit("u", 4), &updates, 10, None).unwrap().is_empty(), "nothing changes twice");
+    let missing = [RowUpdate { row: rid(9), cells: vec![], restore: false }];
+    assert!(matches!(s.update_rows(edit("u", 5), &missing, 10, None), Err(SheetError::NoSuchRow(_))));
+}

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::catalog::Severity;
 pub use cell::{CellCheck, check_cell, check_value};
 pub use cross::{SheetData, check_tables};
-pub use sheet::{RowData, check_sheet};
+pub use sheet::{RowData, check_row_rules, check_sheet};
 
 /// The stable code of a finding: what went wrong, independent of its wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -54,8 +54,11 @@ pub enum Code {
     BadPostalCode,
     BadUrl,
     BadIdCard,
+    /// A spreadsheet error value (#N/A …) or a formula without a calculated value.
+    CellError,
     // One row or one sheet.
     UnknownField,
+    MissingColumn,
     RowSum,
     RowLe,
     DuplicateKey,
@@ -72,7 +75,7 @@ impl Code {
     }
 }
 
-const CODE_NAMES: [&str; 34] = [
+const CODE_NAMES: [&str; 36] = [
     "trimmed",
     "inner_spaces",
     "full_width",
@@ -100,7 +103,9 @@ const CODE_NAMES: [&str; 34] = [
     "bad_postal_code",
     "bad_url",
     "bad_id_card",
+    "cell_error",
     "unknown_field",
+    "missing_column",
     "row_sum",
     "row_le",
     "duplicate_key",
@@ -231,7 +236,9 @@ mod tests {
             BadPostalCode,
             BadUrl,
             BadIdCard,
+            CellError,
             UnknownField,
+            MissingColumn,
             RowSum,
             RowLe,
             DuplicateKey,

@@ -104,6 +104,13 @@ fn fmt(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// The row rules (sums, ≤) of `table` on one row, e.g. a row of a file being imported.
+pub fn check_row_rules(table: &Table, department: Option<&str>, row: &RowData) -> Vec<Finding> {
+    let mut out = Vec::new();
+    row_rules(&Locator { table, department }, table, row, &mut out);
+    out
+}
+
 fn row_rules(loc: &Locator, table: &Table, row: &RowData, out: &mut Vec<Finding>) {
     let label = |id: &str| table.field(id).map(|f| f.label_text()).unwrap_or_else(|| id.to_string());
     for rule in &table.rules {

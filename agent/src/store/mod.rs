@@ -1,0 +1,455 @@
+//! The agent's durable store: one data directory, one SQLite file (WAL, `synchronous=FULL`),
+//! each sheet kept as a snapshot plus incremental Automerge chunks written in the same
+//! transaction as the heads they bring it to. A killed process loses nothing it acknowledged
+//! and leaves nothing half-written: every [`Store::write`] is one SQLite transaction.
+
+mod migrations;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use automerge::{ActorId, ChangeHash};
+use caiji_shared::catalog::{Catalog, DepartmentKind, Edition, Fill};
+use caiji_shared::sheet::{Sheet, SheetError, SheetId};
+use caiji_shared::{AcademicYear, Table};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// The SQLite file inside a data directory.
+pub const DB_FILE: &str = "caiji-agent.db";
+/// Held with an exclusive OS lock while a process uses the directory.
+pub const LOCK_FILE: &str = "caiji-agent.lock";
+/// The drop folder and its outcome folders.
+pub const INBOX: &str = "inbox";
+
+/// Compact a sheet once it has this many incremental chunks.
+const COMPACT_CHUNKS: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("数据目录 {0} 已经初始化过，不能重复初始化")]
+    AlreadyInitialised(PathBuf),
+    #[error("数据目录 {0} 尚未初始化；请先运行 `caiji-agent init`")]
+    NotInitialised(PathBuf),
+    #[error("另一个 caiji-agent 进程（例如正在运行的 `caiji-agent serve`）正在使用数据目录 {0}；请先关闭它再试")]
+    Locked(PathBuf),
+    #[error("无法访问数据目录 {path}：{source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("数据库出错：{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("数据库由更新版本的 caiji 创建（版本 {0}），请升级 caiji-agent")]
+    TooNew(i64),
+    #[error("内置报表目录有误：{0}")]
+    Catalog(String),
+    #[error("没有表「{0}」；运行 `caiji-agent tables --all` 查看全部表号")]
+    NoTable(String),
+    #[error("表「{table}」的数据操作失败：{source}")]
+    Sheet { table: String, source: Box<SheetError> },
+    #[error("部门代码「{0}」无效：只能使用小写字母、数字和“-”")]
+    BadDepartment(String),
+}
+
+impl StoreError {
+    /// A sheet operation on `table` failed.
+    pub fn sheet(table: &str) -> impl FnOnce(SheetError) -> StoreError + '_ {
+        move |source| StoreError::Sheet { table: table.to_string(), source: Box::new(source) }
+    }
+
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+        move |source| StoreError::Io { path: path.to_path_buf(), source }
+    }
+}
+
+/// Who this agent is: set once by `init`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentInfo {
+    /// Department code, e.g. `jsjx`.
+    pub department: String,
+    /// Department name, e.g. 计算机系.
+    pub department_name: String,
+    pub department_kind: DepartmentKind,
+    pub year: AcademicYear,
+    pub edition: String,
+    /// The collector's name, used as the author of changes made without `--user`.
+    pub collector: String,
+}
+
+/// A sheet held in memory, with what is known to be on disk.
+struct Loaded {
+    sheet: Sheet,
+    /// The heads the stored chunks bring the sheet to.
+    saved: Vec<ChangeHash>,
+    /// Whether the sheet has a row in `sheets` (a new sheet is first stored as a snapshot).
+    stored: bool,
+    chunks: usize,
+}
+
+/// An open data directory. Only one process may hold it at a time.
+pub struct Store {
+    dir: PathBuf,
+    conn: Connection,
+    /// The exclusive lock; released when the store is dropped.
+    _lock: File,
+    info: AgentInfo,
+    catalog: Catalog,
+    sheets: HashMap<SheetId, Loaded>,
+    /// One fresh actor per (process, user), so history names the person (DESIGN decision 4).
+    actors: HashMap<String, ActorId>,
+}
+
+impl Store {
+    /// Creates a data directory for a department's agent.
+    pub fn init(dir: &Path, info: &AgentInfo) -> Result<Store, StoreError> {
+        if !valid_code(&info.department) {
+            return Err(StoreError::BadDepartment(info.department.clone()));
+        }
+        std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+        if dir.join(DB_FILE).exists() {
+            return Err(StoreError::AlreadyInitialised(dir.to_path_buf()));
+        }
+        let lock = lock(dir)?;
+        let conn = connect(&dir.join(DB_FILE))?;
+        let catalog = load_catalog()?;
+        if catalog.edition(&info.edition).is_none() {
+            return Err(StoreError::Catalog(format!("没有目录版本「{}」", info.edition)));
+        }
+        let tx = conn.unchecked_transaction()?;
+        for (k, v) in [
+            ("department", info.department.clone()),
+            ("department_name", info.department_name.clone()),
+            ("department_kind", kind_text(info.department_kind).to_string()),
+            ("year", info.year.0.to_string()),
+            ("edition", info.edition.clone()),
+            ("collector", info.collector.clone()),
+        ] {
+            tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
+        }
+        tx.commit()?;
+        for sub in [INBOX, "inbox/done", "inbox/failed"] {
+            let p = dir.join(sub);
+            std::fs::create_dir_all(&p).map_err(StoreError::io(&p))?;
+        }
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            conn,
+            _lock: lock,
+            info: info.clone(),
+            catalog,
+            sheets: HashMap::new(),
+            actors: HashMap::new(),
+        })
+    }
+
+    /// Opens an initialised data directory, refusing if another process has it open.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        if !dir.join(DB_FILE).exists() {
+            return Err(StoreError::NotInitialised(dir.to_path_buf()));
+        }
+        let lock = lock(dir)?;
+        let conn = connect(&dir.join(DB_FILE))?;
+        let get = |k: &str| -> Result<String, StoreError> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StoreError::NotInitialised(dir.to_path_buf()))
+        };
+        let info = AgentInfo {
+            department: get("department")?,
+            department_name: get("department_name")?,
+            department_kind: if get("department_kind")? == "teaching" {
+                DepartmentKind::Teaching
+            } else {
+                DepartmentKind::Office
+            },
+            year: AcademicYear(get("year")?.parse().map_err(|_| StoreError::NotInitialised(dir.to_path_buf()))?),
+            edition: get("edition")?,
+            collector: get("collector")?,
+        };
+        let catalog = load_catalog()?;
+        if catalog.edition(&info.edition).is_none() {
+            return Err(StoreError::Catalog(format!("没有目录版本「{}」，请升级 caiji-agent", info.edition)));
+        }
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            conn,
+            _lock: lock,
+            info,
+            catalog,
+            sheets: HashMap::new(),
+            actors: HashMap::new(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn info(&self) -> &AgentInfo {
+        &self.info
+    }
+
+    pub fn edition(&self) -> &Edition {
+        self.catalog.edition(&self.info.edition).expect("checked at open")
+    }
+
+    pub fn table(&self, id: &str) -> Result<&Table, StoreError> {
+        let e = self.edition();
+        e.table(id).or_else(|| e.table(&id.to_uppercase())).ok_or_else(|| StoreError::NoTable(id.to_string()))
+    }
+
+    /// The tables this department fills by default: those it leads, and, for a teaching
+    /// department, those every teaching department fills (`fill = "each"`). The office's
+    /// collection plan replaces this once the agent syncs with a hub.
+    pub fn planned_tables(&self) -> Vec<&Table> {
+        self.edition()
+            .tables
+            .iter()
+            .filter(|t| {
+                t.department == self.info.department
+                    || (t.fill == Fill::Each && self.info.department_kind == DepartmentKind::Teaching)
+            })
+            .collect()
+    }
+
+    /// Ids of the tables that have stored data.
+    pub fn stored_tables(&self) -> Result<BTreeSet<String>, StoreError> {
+        let mut stmt =
+            self.conn.prepare("SELECT table_id FROM sheets WHERE edition = ?1 AND year = ?2 AND department = ?3")?;
+        let rows = stmt.query_map(params![self.info.edition, self.info.year.0, self.info.department], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn sheet_id(&self, table: &str) -> SheetId {
+        SheetId::new(&self.info.edition, self.info.year, table, &self.info.department)
+    }
+
+    /// The department's sheet of `table` (from disk, or its genesis if never written).
+    pub fn sheet(&mut self, table: &str) -> Result<&mut Sheet, StoreError> {
+        let table = self.table(table)?.id.clone();
+        let id = self.sheet_id(&table);
+        self.load(&id)?;
+        Ok(&mut self.sheets.get_mut(&id).expect("just loaded").sheet)
+    }
+
+    fn load(&mut self, id: &SheetId) -> Result<(), StoreError> {
+        if self.sheets.contains_key(id) {
+            return Ok(());
+        }
+        let key = id.to_string();
+        let mut stmt =
+            self.conn.prepare("SELECT data FROM chunks WHERE sheet = ?1 ORDER BY kind = 'incremental', id")?;
+        let chunks: Vec<Vec<u8>> = stmt.query_map([&key], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let loaded = if chunks.is_empty() {
+            let sheet = Sheet::genesis(id, self.edition().schema_version);
+            Loaded { sheet, saved: Vec::new(), stored: false, chunks: 0 }
+        } else {
+            let bytes = chunks.concat();
+            let mut sheet = Sheet::load_expecting(id, &bytes).map_err(StoreError::sheet(&id.table))?;
+            let saved = sheet.heads();
+            Loaded { sheet, saved, stored: true, chunks: chunks.len() }
+        };
+        self.sheets.insert(id.clone(), loaded);
+        Ok(())
+    }
+
+    fn actor_for(&mut self, user: &str) -> ActorId {
+        self.actors.entry(user.to_string()).or_insert_with(ActorId::random).clone()
+    }
+
+    /// Runs `f` on the department's sheets as `user`, then stores every sheet it touched in one
+    /// SQLite transaction: either all of it is durable when this returns `Ok`, or none of it is
+    /// (and the in-memory sheets are dropped, to be re-read from disk).
+    pub fn write<T>(
+        &mut self,
+        user: &str,
+        f: impl FnOnce(&mut Writer) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.write_and_record(user, f, |_, _| Ok(()))
+    }
+
+    /// Like [`Store::write`], with `record` run in the same transaction after the sheets are
+    /// stored (e.g. the import log), so the record and the data commit together.
+    pub(crate) fn write_and_record<T>(
+        &mut self,
+        user: &str,
+        f: impl FnOnce(&mut Writer) -> Result<T, StoreError>,
+        record: impl FnOnce(&rusqlite::Transaction, &T) -> Result<(), StoreError>,
+    ) -> Result<T, StoreError> {
+        let actor = self.actor_for(user);
+        let mut w = Writer { store: self, actor, touched: Vec::new() };
+        let result = f(&mut w);
+        let touched = std::mem::take(&mut w.touched);
+        let outcome = result.and_then(|v| self.persist_with(&touched, user, |tx| record(tx, &v)).map(|()| v));
+        if outcome.is_err() {
+            for id in &touched {
+                self.sheets.remove(id);
+            }
+        }
+        outcome
+    }
+
+    /// Stores every touched sheet that changed (a snapshot the first time and when compacting,
+    /// else an incremental chunk) and runs `extra`, all in one transaction.
+    pub(crate) fn persist_with(
+        &mut self,
+        touched: &[SheetId],
+        user: &str,
+        extra: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let now = now();
+        let tx = self.conn.unchecked_transaction()?;
+        let mut updates = Vec::new();
+        for id in touched {
+            let loaded = self.sheets.get_mut(id).expect("touched sheets are loaded");
+            let heads = loaded.sheet.heads();
+            if heads == loaded.saved && loaded.stored {
+                continue;
+            }
+            let key = id.to_string();
+            let live = loaded.sheet.live_rows().len() as i64;
+            let heads_json = serde_json::to_string(&heads.iter().map(ToString::to_string).collect::<Vec<_>>())
+                .expect("strings serialise");
+            tx.execute(
+                "INSERT INTO sheets (sheet, edition, year, table_id, department, heads, live_rows, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(sheet) DO UPDATE SET heads = excluded.heads, live_rows = excluded.live_rows,
+                     updated_at = excluded.updated_at",
+                params![key, id.edition, id.year.0, id.table, id.department, heads_json, live, now],
+            )?;
+            let compact = !loaded.stored || loaded.chunks + 1 > COMPACT_CHUNKS;
+            let chunks = if compact {
+                tx.execute("DELETE FROM chunks WHERE sheet = ?1", [&key])?;
+                tx.execute(
+                    "INSERT INTO chunks (sheet, kind, data) VALUES (?1, 'snapshot', ?2)",
+                    params![key, loaded.sheet.save()],
+                )?;
+                1
+            } else {
+                let bytes = loaded.sheet.save_after(&loaded.saved);
+                tx.execute(
+                    "INSERT INTO chunks (sheet, kind, data) VALUES (?1, 'incremental', ?2)",
+                    params![key, bytes],
+                )?;
+                loaded.chunks + 1
+            };
+            updates.push((id.clone(), heads, chunks));
+        }
+        if let Some(actor) = self.actors.get(user) {
+            tx.execute(
+                "INSERT OR IGNORE INTO actors (actor, user, agent, first_seen) VALUES (?1, ?2, ?3, ?4)",
+                params![actor.to_hex_string(), user, self.info.department, now],
+            )?;
+        }
+        extra(&tx)?;
+        tx.commit()?;
+        for (id, heads, chunks) in updates {
+            let loaded = self.sheets.get_mut(&id).expect("still loaded");
+            loaded.saved = heads;
+            loaded.stored = true;
+            loaded.chunks = chunks;
+        }
+        Ok(())
+    }
+
+    /// The person behind an actor id, if this store has seen it.
+    pub fn user_of_actor(&self, actor_hex: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT user FROM actors WHERE actor = ?1", [actor_hex], |r| r.get(0)).optional()?)
+    }
+
+    /// The number of stored chunks of a sheet (for tests of compaction).
+    pub fn chunk_count(&self, table: &str) -> Result<usize, StoreError> {
+        let key = self.sheet_id(table).to_string();
+        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM chunks WHERE sheet = ?1", [key], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    /// Checks the SQLite file's integrity (`PRAGMA integrity_check`).
+    pub fn integrity_check(&self) -> Result<bool, StoreError> {
+        let r: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(r == "ok")
+    }
+}
+
+/// Gives access to the sheets inside one [`Store::write`].
+pub struct Writer<'s> {
+    store: &'s mut Store,
+    actor: ActorId,
+    pub(crate) touched: Vec<SheetId>,
+}
+
+impl Writer<'_> {
+    /// The department's sheet of `table`, writing as this writer's user.
+    pub fn sheet(&mut self, table: &str) -> Result<&mut Sheet, StoreError> {
+        let table = self.store.table(table)?.id.clone();
+        let id = self.store.sheet_id(&table);
+        self.store.load(&id)?;
+        if !self.touched.contains(&id) {
+            self.touched.push(id.clone());
+        }
+        let sheet = &mut self.store.sheets.get_mut(&id).expect("loaded").sheet;
+        sheet.set_actor(self.actor.clone());
+        Ok(sheet)
+    }
+
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+}
+
+fn valid_code(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn kind_text(k: DepartmentKind) -> &'static str {
+    match k {
+        DepartmentKind::Office => "office",
+        DepartmentKind::Teaching => "teaching",
+    }
+}
+
+fn load_catalog() -> Result<Catalog, StoreError> {
+    Catalog::load_embedded().map_err(|e| StoreError::Catalog(e.to_string()))
+}
+
+fn lock(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let file =
+        OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(StoreError::io(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io { path, source: e }),
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let latest = migrations::MIGRATIONS.len() as i64;
+    if version > latest {
+        return Err(StoreError::TooNew(version));
+    }
+    for (i, sql) in migrations::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
