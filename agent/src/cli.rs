@@ -1,19 +1,71 @@
-//! The command line of `caiji-agent`.
+//! The command line of `caiji-agent`: what a department collector types. Each command returns
+//! the text to print, or a [`CliError`] whose message says, in Chinese, what went wrong.
 
-use caiji_shared::Catalog;
-use caiji_shared::catalog::render;
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::cmd;
+use crate::export::ExportError;
+use crate::import::ImportError;
+use crate::store::StoreError;
 
 /// caiji 采集 — 部门数据采集端
 #[derive(Debug, Parser)]
-#[command(name = "caiji-agent", version, about = "caiji 采集：部门数据采集端（离线填报、导入、校验、同步）")]
+#[command(
+    name = "caiji-agent",
+    version,
+    about = "caiji 采集：部门数据采集端（离线填报、导入、校验、导出）",
+    after_help = "先运行 `caiji-agent init` 创建本部门的数据目录，再用 import 导入 Excel 文件。"
+)]
 pub struct Cli {
+    /// 数据目录（也可用环境变量 CAIJI_DATA 指定）
+    #[arg(long, global = true, env = "CAIJI_DATA", default_value = "caiji-data")]
+    pub data: PathBuf,
+    /// 操作人姓名，记录在每一次修改中（默认为初始化时登记的采集人）
+    #[arg(long, global = true, env = "CAIJI_USER")]
+    pub user: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// 处室
+    Office,
+    /// 系部
+    Teaching,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// 创建本部门的数据目录
+    Init {
+        /// 部门代码（小写字母、数字或“-”），如 jsjx
+        #[arg(long)]
+        department: String,
+        /// 部门名称，如 计算机系
+        #[arg(long)]
+        name: String,
+        /// 部门类型：office（处室）或 teaching（系部）；默认按报表目录，未列出的按系部
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+        /// 学年，如 2025 或 2025-2026（默认为当前学年）
+        #[arg(long)]
+        year: Option<String>,
+        /// 数据采集人姓名
+        #[arg(long)]
+        collector: String,
+        /// 报表目录版本（默认为最新版本）
+        #[arg(long)]
+        edition: Option<String>,
+    },
+    /// 列出本部门的报表：行数、校验结果
+    Tables {
+        /// 列出目录中的全部表
+        #[arg(long)]
+        all: bool,
+    },
     /// 查看官方报表目录：不带参数列出全部表，带表号显示该表的字段与说明
     Catalog {
         /// 表号，如 A6-1-1
@@ -22,36 +74,132 @@ pub enum Command {
         #[arg(long)]
         edition: Option<String>,
     },
+    /// 导入 Excel（xlsx/xls）或 CSV 文件；按唯一标识更新已有的行，不会重复
+    Import {
+        /// 要导入的文件
+        file: PathBuf,
+        /// 只导入到这张表（默认按工作表名或表头自动识别）
+        #[arg(long)]
+        table: Option<String>,
+        /// 文件有任何错误时不导入
+        #[arg(long)]
+        strict: bool,
+        /// 问题报告（xlsx）的保存位置，默认在导入文件旁边
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// 按官方表头导出一张表（.xlsx 或 .csv）
+    Export {
+        /// 表号，如 A6-1-1
+        table: String,
+        /// 输出文件，默认为“表号表名.xlsx”
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// 列出一张表的行
+    Rows {
+        table: String,
+        /// 只显示包含此内容的行
+        #[arg(long)]
+        search: Option<String>,
+        /// 同时显示已删除的行
+        #[arg(long)]
+        deleted: bool,
+        /// 以 JSON 输出全部字段
+        #[arg(long)]
+        json: bool,
+    },
+    /// 显示一行的全部字段和问题
+    Show {
+        table: String,
+        /// 行号、行标识或唯一标识的值（如教工号）
+        row: String,
+    },
+    /// 修改一个单元格（值为空则清空）
+    Set {
+        table: String,
+        /// 行号、行标识或唯一标识的值
+        row: String,
+        /// 字段：列名（如 出生日期）或字段标识
+        field: String,
+        value: String,
+    },
+    /// 新增一行：字段=值 …
+    Add {
+        table: String,
+        /// 如 教工号=T001 姓名=张三
+        values: Vec<String>,
+    },
+    /// 删除一行（可恢复）
+    Delete { table: String, row: String },
+    /// 恢复已删除的行
+    Restore { table: String, row: String },
+    /// 校验本部门的数据（不指定表则校验全部）
+    Validate { table: Option<String> },
+    /// 查看一个单元格的修改历史：谁、何时、从什么改为什么
+    History { table: String, row: String, field: String },
+    /// 在后台运行：自动导入放入 inbox 文件夹的文件
+    Serve,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error("内置报表目录有误：\n{0}")]
-    Catalog(#[from] caiji_shared::catalog::SchemaErrors),
-    #[error("没有目录版本「{0}」")]
-    NoEdition(String),
-    #[error("没有表「{0}」；运行 `caiji-agent catalog` 查看全部表号")]
-    NoTable(String),
+    #[error(transparent)]
+    Store(#[from] Box<StoreError>),
+    #[error(transparent)]
+    Import(Box<ImportError>),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error("{0}")]
+    Usage(String),
+    /// The command ran and found problems (e.g. validation errors); the text says which.
+    #[error("{0}")]
+    Findings(String),
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        CliError::Store(Box::new(e))
+    }
+}
+
+impl From<ImportError> for CliError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Store(s) => CliError::Store(s),
+            other => CliError::Import(Box::new(other)),
+        }
+    }
 }
 
 /// Runs a command and returns what to print.
 pub fn run(cli: Cli) -> Result<String, CliError> {
+    let user = cli.user.clone();
+    let data = cli.data.clone();
     match cli.command {
-        Command::Catalog { table, edition } => {
-            let catalog = Catalog::load_embedded()?;
-            let edition = match edition {
-                Some(e) => catalog.edition(&e).ok_or(CliError::NoEdition(e))?,
-                None => catalog.current(),
-            };
-            match table {
-                None => Ok(render::table_list(edition)),
-                Some(id) => {
-                    let t = edition
-                        .table(&id)
-                        .or_else(|| edition.table(&id.to_uppercase()))
-                        .ok_or(CliError::NoTable(id))?;
-                    Ok(render::table_detail(edition, t))
+        Command::Init { department, name, kind, year, collector, edition } => {
+            cmd::init(&data, department, name, kind, year, collector, edition)
+        }
+        Command::Catalog { table, edition } => cmd::catalog(table, edition),
+        Command::Serve => crate::serve::run(&data),
+        command => {
+            let mut store = crate::store::Store::open(&data)?;
+            let user = user.unwrap_or_else(|| store.info().collector.clone());
+            match command {
+                Command::Tables { all } => cmd::tables(&mut store, all),
+                Command::Import { file, table, strict, report } => {
+                    cmd::import(&mut store, &user, &file, table, strict, report)
                 }
+                Command::Export { table, output } => cmd::export(&mut store, &table, output),
+                Command::Rows { table, search, deleted, json } => cmd::rows(&mut store, &table, search, deleted, json),
+                Command::Show { table, row } => cmd::show(&mut store, &table, &row),
+                Command::Set { table, row, field, value } => cmd::set(&mut store, &user, &table, &row, &field, &value),
+                Command::Add { table, values } => cmd::add(&mut store, &user, &table, &values),
+                Command::Delete { table, row } => cmd::delete(&mut store, &user, &table, &row, true),
+                Command::Restore { table, row } => cmd::delete(&mut store, &user, &table, &row, false),
+                Command::Validate { table } => cmd::validate(&mut store, table),
+                Command::History { table, row, field } => cmd::history(&mut store, &table, &row, &field),
+                Command::Init { .. } | Command::Catalog { .. } | Command::Serve => unreachable!("handled above"),
             }
         }
     }

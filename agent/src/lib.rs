@@ -1,10 +1,15 @@
-//! `caiji-agent`: the department agent. Today it shows the catalog of official tables; the
-//! local store, import/export, the drop folder and sync follow in later issues.
+//! `caiji-agent`: the department agent. A collector's sheets live in a durable local store
+//! ([`store`]); Excel and CSV files come in through [`import`] (by command or through the drop
+//! folder, [`inbox`]) and go out through [`export`]; [`cli`] and [`cmd`] are the command line,
+//! [`serve`] the background process.
 //!
 //! The binary (`main.rs`) is a shim: it parses the command line into [`cli::Cli`] and calls
 //! [`cli::run`], which returns the text to print or a typed error.
 
 pub mod cli;
+pub mod cmd;
 pub mod export;
 pub mod import;
+pub mod inbox;
+pub mod serve;
 pub mod store;

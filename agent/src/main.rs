@@ -3,14 +3,20 @@
 
 use std::process::ExitCode;
 
+use caiji_agent::cli::{Cli, CliError, run};
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = caiji_agent::cli::Cli::parse();
-    match caiji_agent::cli::run(cli) {
+    let cli = Cli::parse();
+    match run(cli) {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS
+        }
+        // The command ran and found problems: its report, then a failing status.
+        Err(CliError::Findings(out)) => {
+            print!("{out}");
+            ExitCode::from(2)
         }
         Err(e) => {
             eprintln!("错误：{e}");

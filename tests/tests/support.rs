@@ -1,6 +1,7 @@
-//! Helpers: find and run the real binaries.
+//! Helpers: find and run the real binaries, make an agent in a temporary directory, write
+//! spreadsheets the way a department would.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The path of a workspace binary in the same target directory as this test.
@@ -17,4 +18,112 @@ pub fn bin(name: &str) -> PathBuf {
 pub fn run(name: &str, args: &[&str]) -> (bool, String, String) {
     let Output { status, stdout, stderr } = Command::new(bin(name)).args(args).output().expect("run binary");
     (status.success(), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+}
+
+/// A department agent in a temporary directory.
+pub struct Agent {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Agent {
+    /// `caiji-agent init` for 计算机系 (jsjx), academic year 2025-2026.
+    pub fn new() -> Agent {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let a = Agent { tmp };
+        let (ok, out, err) =
+            a.run(&["init", "--department", "jsjx", "--name", "计算机系", "--year", "2025", "--collector", "张三"]);
+        assert!(ok, "init failed: {out}{err}");
+        a
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.tmp.path().join("data")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(bin("caiji-agent"));
+        c.arg("--data").arg(self.data()).current_dir(self.tmp.path());
+        c
+    }
+
+    /// Runs `caiji-agent --data <dir> ARGS…` → (success, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let Output { status, stdout, stderr } = self.command().args(args).output().expect("run caiji-agent");
+        (status.success(), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+    }
+
+    /// Runs a command that must succeed and returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.run(args);
+        assert!(ok, "caiji-agent {args:?} failed:\n{out}\n{err}");
+        out
+    }
+
+    /// Every row of a table (deleted ones included) as JSON values.
+    pub fn rows(&self, table: &str) -> Vec<serde_json::Value> {
+        let out = self.ok(&["rows", table, "--deleted", "--json"]);
+        serde_json::from_str(&out).expect("rows --json")
+    }
+}
+
+/// The A6-1-1 header as the official template lays it out: a title row, a unit row, then a
+/// header with the 专业技术职务 group over four sub-columns.
+pub const TEACHER_HEADER: [&str; 13] = [
+    "序号",
+    "所属系部",
+    "教工号",
+    "姓名",
+    "民族",
+    "学历",
+    "性别",
+    "出生日期",
+    "是否专业教师",
+    "专业技术职务",
+    "",
+    "",
+    "",
+];
+pub const TEACHER_SUB: [&str; 13] =
+    ["", "", "", "", "", "", "", "", "", "等级", "名称（全称）", "发证单位", "获取日期（年月）"];
+
+/// Writes an official-layout A6-1-1 workbook with `rows` (each 12 values after 序号).
+pub fn teacher_workbook(path: &Path, rows: &[Vec<String>]) {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet().set_name("A6-1-1校内专任教师基本情况表").expect("name");
+    ws.write(0, 0, "A6-1-1 校内专任教师基本情况表").expect("write");
+    ws.write(1, 0, "填报单位：计算机系").expect("write");
+    let fmt = rust_xlsxwriter::Format::new();
+    for (c, h) in TEACHER_HEADER.iter().enumerate() {
+        if !h.is_empty() && c != 9 {
+            ws.write(2, c as u16, *h).expect("write");
+        }
+    }
+    ws.merge_range(2, 9, 2, 12, "专业技术职务", &fmt).expect("merge");
+    for (c, h) in TEACHER_SUB.iter().enumerate() {
+        if !h.is_empty() {
+            ws.write(3, c as u16, *h).expect("write");
+        }
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let r = 4 + i as u32;
+        ws.write(r, 0, (i + 1) as f64).expect("write");
+        for (j, v) in row.iter().enumerate() {
+            if !v.is_empty() {
+                ws.write_string(r, j as u16 + 1, v).expect("write");
+            }
+        }
+    }
+    wb.save(path).expect("save workbook");
+}
+
+/// One teacher row for [`teacher_workbook`].
+pub fn teacher(emp_no: &str, name: &str, birth: &str) -> Vec<String> {
+    ["计算机系", emp_no, name, "汉族", "硕士研究生", "男", birth, "是", "副高级", "副教授", "山东省教育厅", "201509"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }

@@ -7,3 +7,9 @@ mod support;
 
 // `caiji-agent catalog` and `caiji-hub catalog`: the embedded catalog, as a user sees it.
 mod catalog_cli;
+// A collector's work on the command line: import, errors, fixes, export, re-import.
+mod agent_cli;
+// `caiji-agent serve` and its drop folder.
+mod inbox;
+// Pulling the power: SIGKILL during imports loses nothing committed and leaves nothing half-done.
+mod kill;

@@ -103,14 +103,29 @@ pub fn plan_table(
             message: format!("「{label}」不是本表的列，已忽略"),
         });
     }
+    let mut optional = Vec::new();
     for id in &mapping.missing {
         let field = table.field(id).expect("missing ids are fields");
-        let issue = if field.required {
-            Issue::error(Code::MissingColumn, "文件中没有这一必填列；新增的行将缺少该项，已有的行保持原值")
+        if field.required {
+            let issue = Issue::error(Code::MissingColumn, "文件中没有这一必填列；新增的行将缺少该项，已有的行保持原值");
+            plan.findings.push(sheet_finding(field, issue));
         } else {
-            Issue::warning(Code::MissingColumn, "文件中没有这一列；已有的行保持原值")
-        };
-        plan.findings.push(sheet_finding(field, issue));
+            optional.push(field.label_text());
+        }
+    }
+    if !optional.is_empty() {
+        plan.findings.push(Finding {
+            severity: Severity::Warning,
+            code: Code::MissingColumn,
+            table: table.id.clone(),
+            department: None,
+            row_id: None,
+            row_no: None,
+            field: None,
+            label: None,
+            value: None,
+            message: format!("文件中没有以下 {} 列，已有的行保持原值：{}", optional.len(), optional.join("、")),
+        });
     }
     // Existing rows by natural key; a live row wins over a deleted one with the same key.
     let key_of = |cells: &BTreeMap<String, Value>| -> Option<Vec<String>> {

@@ -305,7 +305,7 @@ impl Store {
                 continue;
             }
             let key = id.to_string();
-            let live = loaded.sheet.live_rows().len() as i64;
+            let live = loaded.sheet.live_count() as i64;
             let heads_json = serde_json::to_string(&heads.iter().map(ToString::to_string).collect::<Vec<_>>())
                 .expect("strings serialise");
             tx.execute(

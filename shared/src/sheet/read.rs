@@ -104,6 +104,11 @@ impl Sheet {
         self.rows().into_iter().filter(|r| !r.deleted).collect()
     }
 
+    /// The number of rows that are not deleted (without reading their cells).
+    pub fn live_count(&self) -> usize {
+        self.doc.map_range(&self.rows, ..).filter(|i| !is_deleted(&self.doc, &i.id(), None)).count()
+    }
+
     pub fn live_rows_at(&self, heads: &[ChangeHash]) -> Vec<Row> {
         self.rows_at(heads).into_iter().filter(|r| !r.deleted).collect()
     }
