@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod docstore;
 pub mod export;
 pub mod import;
 pub mod inbox;

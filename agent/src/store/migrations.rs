@@ -1,32 +1,17 @@
 //! The agent's SQLite schema, as migrations applied in order and recorded in
 //! `PRAGMA user_version`. Append-only: never edit a migration that has shipped, add a new one.
 
-pub(super) const MIGRATIONS: &[&str] = &[
+/// Each migration is a list of SQL scripts run in one transaction.
+pub(super) const MIGRATIONS: &[&[&str]] = &[
     // 1: the agent, its sheets as Automerge chunks, actors and the import log.
-    r#"
+    &[crate::docstore::SCHEMA, V1],
+];
+
+const V1: &str = r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
--- One row per sheet that has ever been written: the heads its stored chunks bring it to.
-CREATE TABLE sheets (
-    sheet      TEXT PRIMARY KEY,          -- SheetId text: edition/year/table/department
-    edition    TEXT NOT NULL,
-    year       INTEGER NOT NULL,
-    table_id   TEXT NOT NULL,
-    department TEXT NOT NULL,
-    heads      TEXT NOT NULL,             -- JSON array of change hashes (hex)
-    live_rows  INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-);
--- A sheet is its snapshot followed by its incremental chunks, in id order.
-CREATE TABLE chunks (
-    id    INTEGER PRIMARY KEY AUTOINCREMENT,
-    sheet TEXT NOT NULL REFERENCES sheets(sheet),
-    kind  TEXT NOT NULL CHECK (kind IN ('snapshot', 'incremental')),
-    data  BLOB NOT NULL
-);
-CREATE INDEX chunks_by_sheet ON chunks(sheet, id);
 -- Which person wrote with which Automerge actor, so history shows people.
 CREATE TABLE actors (
     actor      TEXT PRIMARY KEY,
@@ -45,5 +30,4 @@ CREATE TABLE imports (
     errors   INTEGER NOT NULL,
     warnings INTEGER NOT NULL
 );
-"#,
-];
+"#;

@@ -9,9 +9,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
-use automerge::{ActorId, ChangeHash};
+use automerge::ActorId;
 use caiji_shared::catalog::{Catalog, DepartmentKind, Edition, Fill};
 use caiji_shared::sheet::{Sheet, SheetError, SheetId};
+
+use crate::docstore::{DocError, Docs};
 use caiji_shared::{AcademicYear, Table};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -21,9 +23,6 @@ pub const DB_FILE: &str = "caiji-agent.db";
 pub const LOCK_FILE: &str = "caiji-agent.lock";
 /// The drop folder and its outcome folders.
 pub const INBOX: &str = "inbox";
-
-/// Compact a sheet once it has this many incremental chunks.
-const COMPACT_CHUNKS: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -47,6 +46,15 @@ pub enum StoreError {
     Sheet { table: String, source: Box<SheetError> },
     #[error("部门代码「{0}」无效：只能使用小写字母、数字和“-”")]
     BadDepartment(String),
+}
+
+impl From<DocError> for StoreError {
+    fn from(e: DocError) -> Self {
+        match e {
+            DocError::Sqlite(e) => StoreError::Sqlite(e),
+            DocError::Sheet { table, source } => StoreError::Sheet { table, source },
+        }
+    }
 }
 
 impl StoreError {
@@ -74,16 +82,6 @@ pub struct AgentInfo {
     pub collector: String,
 }
 
-/// A sheet held in memory, with what is known to be on disk.
-struct Loaded {
-    sheet: Sheet,
-    /// The heads the stored chunks bring the sheet to.
-    saved: Vec<ChangeHash>,
-    /// Whether the sheet has a row in `sheets` (a new sheet is first stored as a snapshot).
-    stored: bool,
-    chunks: usize,
-}
-
 /// An open data directory. Only one process may hold it at a time.
 pub struct Store {
     dir: PathBuf,
@@ -92,7 +90,7 @@ pub struct Store {
     _lock: File,
     info: AgentInfo,
     catalog: Catalog,
-    sheets: HashMap<SheetId, Loaded>,
+    docs: Docs,
     /// One fresh actor per (process, user), so history names the person (DESIGN decision 4).
     actors: HashMap<String, ActorId>,
 }
@@ -134,8 +132,8 @@ impl Store {
             conn,
             _lock: lock,
             info: info.clone(),
+            docs: Docs::new(catalog.edition(&info.edition).map_or(1, |e| e.schema_version)),
             catalog,
-            sheets: HashMap::new(),
             actors: HashMap::new(),
         })
     }
@@ -172,9 +170,9 @@ impl Store {
             dir: dir.to_path_buf(),
             conn,
             _lock: lock,
+            docs: Docs::new(catalog.edition(&info.edition).map_or(1, |e| e.schema_version)),
             info,
             catalog,
-            sheets: HashMap::new(),
             actors: HashMap::new(),
         })
     }
@@ -226,29 +224,7 @@ impl Store {
     pub fn sheet(&mut self, table: &str) -> Result<&mut Sheet, StoreError> {
         let table = self.table(table)?.id.clone();
         let id = self.sheet_id(&table);
-        self.load(&id)?;
-        Ok(&mut self.sheets.get_mut(&id).expect("just loaded").sheet)
-    }
-
-    fn load(&mut self, id: &SheetId) -> Result<(), StoreError> {
-        if self.sheets.contains_key(id) {
-            return Ok(());
-        }
-        let key = id.to_string();
-        let mut stmt =
-            self.conn.prepare("SELECT data FROM chunks WHERE sheet = ?1 ORDER BY kind = 'incremental', id")?;
-        let chunks: Vec<Vec<u8>> = stmt.query_map([&key], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        let loaded = if chunks.is_empty() {
-            let sheet = Sheet::genesis(id, self.edition().schema_version);
-            Loaded { sheet, saved: Vec::new(), stored: false, chunks: 0 }
-        } else {
-            let bytes = chunks.concat();
-            let mut sheet = Sheet::load_expecting(id, &bytes).map_err(StoreError::sheet(&id.table))?;
-            let saved = sheet.heads();
-            Loaded { sheet, saved, stored: true, chunks: chunks.len() }
-        };
-        self.sheets.insert(id.clone(), loaded);
-        Ok(())
+        Ok(self.docs.get(&self.conn, &id)?)
     }
 
     fn actor_for(&mut self, user: &str) -> ActorId {
@@ -280,9 +256,7 @@ impl Store {
         let touched = std::mem::take(&mut w.touched);
         let outcome = result.and_then(|v| self.persist_with(&touched, user, |tx| record(tx, &v)).map(|()| v));
         if outcome.is_err() {
-            for id in &touched {
-                self.sheets.remove(id);
-            }
+            self.docs.evict(&touched);
         }
         outcome
     }
@@ -297,42 +271,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = now();
         let tx = self.conn.unchecked_transaction()?;
-        let mut updates = Vec::new();
-        for id in touched {
-            let loaded = self.sheets.get_mut(id).expect("touched sheets are loaded");
-            let heads = loaded.sheet.heads();
-            if heads == loaded.saved && loaded.stored {
-                continue;
-            }
-            let key = id.to_string();
-            let live = loaded.sheet.live_count() as i64;
-            let heads_json = serde_json::to_string(&heads.iter().map(ToString::to_string).collect::<Vec<_>>())
-                .expect("strings serialise");
-            tx.execute(
-                "INSERT INTO sheets (sheet, edition, year, table_id, department, heads, live_rows, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(sheet) DO UPDATE SET heads = excluded.heads, live_rows = excluded.live_rows,
-                     updated_at = excluded.updated_at",
-                params![key, id.edition, id.year.0, id.table, id.department, heads_json, live, now],
-            )?;
-            let compact = !loaded.stored || loaded.chunks + 1 > COMPACT_CHUNKS;
-            let chunks = if compact {
-                tx.execute("DELETE FROM chunks WHERE sheet = ?1", [&key])?;
-                tx.execute(
-                    "INSERT INTO chunks (sheet, kind, data) VALUES (?1, 'snapshot', ?2)",
-                    params![key, loaded.sheet.save()],
-                )?;
-                1
-            } else {
-                let bytes = loaded.sheet.save_after(&loaded.saved);
-                tx.execute(
-                    "INSERT INTO chunks (sheet, kind, data) VALUES (?1, 'incremental', ?2)",
-                    params![key, bytes],
-                )?;
-                loaded.chunks + 1
-            };
-            updates.push((id.clone(), heads, chunks));
-        }
+        let written = self.docs.persist(&tx, touched, now)?;
         if let Some(actor) = self.actors.get(user) {
             tx.execute(
                 "INSERT OR IGNORE INTO actors (actor, user, agent, first_seen) VALUES (?1, ?2, ?3, ?4)",
@@ -341,12 +280,7 @@ impl Store {
         }
         extra(&tx)?;
         tx.commit()?;
-        for (id, heads, chunks) in updates {
-            let loaded = self.sheets.get_mut(&id).expect("still loaded");
-            loaded.saved = heads;
-            loaded.stored = true;
-            loaded.chunks = chunks;
-        }
+        self.docs.committed(written);
         Ok(())
     }
 
@@ -357,9 +291,7 @@ impl Store {
 
     /// The number of stored chunks of a sheet (for tests of compaction).
     pub fn chunk_count(&self, table: &str) -> Result<usize, StoreError> {
-        let key = self.sheet_id(table).to_string();
-        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM chunks WHERE sheet = ?1", [key], |r| r.get(0))?;
-        Ok(n as usize)
+        Ok(Docs::chunk_count(&self.conn, &self.sheet_id(table))?)
     }
 
     /// Checks the SQLite file's integrity (`PRAGMA integrity_check`).
@@ -381,11 +313,10 @@ impl Writer<'_> {
     pub fn sheet(&mut self, table: &str) -> Result<&mut Sheet, StoreError> {
         let table = self.store.table(table)?.id.clone();
         let id = self.store.sheet_id(&table);
-        self.store.load(&id)?;
         if !self.touched.contains(&id) {
             self.touched.push(id.clone());
         }
-        let sheet = &mut self.store.sheets.get_mut(&id).expect("loaded").sheet;
+        let sheet = self.store.docs.get(&self.store.conn, &id)?;
         sheet.set_actor(self.actor.clone());
         Ok(sheet)
     }
@@ -437,9 +368,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version > latest {
         return Err(StoreError::TooNew(version));
     }
-    for (i, sql) in migrations::MIGRATIONS.iter().enumerate().skip(version as usize) {
+    for (i, scripts) in migrations::MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        for sql in *scripts {
+            tx.execute_batch(sql)?;
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
     }

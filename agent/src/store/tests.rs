@@ -84,13 +84,13 @@ fn a_failed_write_leaves_nothing() {
 fn compaction_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::init(dir.path(), &info()).unwrap();
-    for n in 0..(COMPACT_CHUNKS as u64 + 5) {
+    for n in 0..(crate::docstore::COMPACT_CHUNKS as u64 + 5) {
         add(&mut store, n);
     }
-    assert!(store.chunk_count("A6-1-1").unwrap() <= COMPACT_CHUNKS);
+    assert!(store.chunk_count("A6-1-1").unwrap() <= crate::docstore::COMPACT_CHUNKS);
     drop(store);
     let mut store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.sheet("A6-1-1").unwrap().live_rows().len(), COMPACT_CHUNKS + 5);
+    assert_eq!(store.sheet("A6-1-1").unwrap().live_rows().len(), crate::docstore::COMPACT_CHUNKS + 5);
 }
 
 #[test]

@@ -1,0 +1,168 @@
+//! Sheets kept in SQLite as Automerge chunks, shared by the agent's and the hub's stores.
+//!
+//! Each sheet is one row in `sheets` (its key, identity, the heads its chunks bring it to) and
+//! its chunks in `chunks`: one snapshot followed by incremental chunks (`save_after` the heads
+//! last stored), loaded by concatenation. [`Docs`] caches loaded sheets and writes the chunks of
+//! the sheets a transaction touched; the caller commits (or, on failure, evicts).
+
+use std::collections::HashMap;
+
+use automerge::ChangeHash;
+use caiji_shared::sheet::{Sheet, SheetError, SheetId};
+use rusqlite::{Connection, Transaction, params};
+
+/// Compact a sheet once it has this many incremental chunks.
+pub const COMPACT_CHUNKS: usize = 32;
+
+/// The `sheets` and `chunks` tables, for each side's first migration.
+pub const SCHEMA: &str = r#"
+-- One row per sheet that has ever been stored: the heads its stored chunks bring it to.
+CREATE TABLE sheets (
+    sheet      TEXT PRIMARY KEY,          -- SheetId text: edition/year/table/department
+    edition    TEXT NOT NULL,
+    year       INTEGER NOT NULL,
+    table_id   TEXT NOT NULL,
+    department TEXT NOT NULL,
+    heads      TEXT NOT NULL,             -- JSON array of change hashes (hex)
+    live_rows  INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+-- A sheet is its snapshot followed by its incremental chunks, in id order.
+CREATE TABLE chunks (
+    id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    sheet TEXT NOT NULL REFERENCES sheets(sheet),
+    kind  TEXT NOT NULL CHECK (kind IN ('snapshot', 'incremental')),
+    data  BLOB NOT NULL
+);
+CREATE INDEX chunks_by_sheet ON chunks(sheet, id);
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    #[error("数据库出错：{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("表「{table}」的数据无法读取：{source}")]
+    Sheet { table: String, source: Box<SheetError> },
+}
+
+/// A sheet held in memory, with what is known to be on disk.
+struct Loaded {
+    sheet: Sheet,
+    /// The heads the stored chunks bring the sheet to.
+    saved: Vec<ChangeHash>,
+    /// Whether the sheet has a row in `sheets` (a new sheet is first stored as a snapshot).
+    stored: bool,
+    chunks: usize,
+}
+
+/// What a transaction wrote for one sheet, applied to the cache once it commits.
+pub struct Written {
+    id: SheetId,
+    heads: Vec<ChangeHash>,
+    chunks: usize,
+}
+
+/// Loaded sheets, by id.
+pub struct Docs {
+    schema_version: u32,
+    loaded: HashMap<SheetId, Loaded>,
+}
+
+/// Heads as stored in `sheets.heads`.
+pub fn heads_json(heads: &[ChangeHash]) -> String {
+    serde_json::to_string(&heads.iter().map(ToString::to_string).collect::<Vec<_>>()).expect("strings serialise")
+}
+
+/// Parses `sheets.heads`; unreadable heads read as none (the sheet then simply syncs).
+pub fn parse_heads(json: &str) -> Vec<ChangeHash> {
+    serde_json::from_str::<Vec<String>>(json)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|h| h.parse().ok())
+        .collect()
+}
+
+impl Docs {
+    pub fn new(schema_version: u32) -> Docs {
+        Docs { schema_version, loaded: HashMap::new() }
+    }
+
+    /// The sheet `id`: from the cache, from disk, or its genesis if never stored.
+    pub fn get(&mut self, conn: &Connection, id: &SheetId) -> Result<&mut Sheet, DocError> {
+        if !self.loaded.contains_key(id) {
+            let key = id.to_string();
+            let mut stmt = conn.prepare("SELECT data FROM chunks WHERE sheet = ?1 ORDER BY kind = 'incremental', id")?;
+            let chunks: Vec<Vec<u8>> = stmt.query_map([&key], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let loaded = if chunks.is_empty() {
+                Loaded { sheet: Sheet::genesis(id, self.schema_version), saved: Vec::new(), stored: false, chunks: 0 }
+            } else {
+                let mut sheet = Sheet::load_expecting(id, &chunks.concat())
+                    .map_err(|e| DocError::Sheet { table: id.table.clone(), source: Box::new(e) })?;
+                let saved = sheet.heads();
+                Loaded { sheet, saved, stored: true, chunks: chunks.len() }
+            };
+            self.loaded.insert(id.clone(), loaded);
+        }
+        Ok(&mut self.loaded.get_mut(id).expect("loaded above").sheet)
+    }
+
+    /// Writes, inside `tx`, the chunks of every sheet in `ids` that changed since it was last
+    /// stored. Call [`Docs::committed`] after `tx` commits, or [`Docs::evict`] if it does not.
+    pub fn persist(&mut self, tx: &Transaction, ids: &[SheetId], now: i64) -> Result<Vec<Written>, DocError> {
+        let mut written = Vec::new();
+        for id in ids {
+            let Some(loaded) = self.loaded.get_mut(id) else { continue };
+            let heads = loaded.sheet.heads();
+            if heads == loaded.saved && loaded.stored {
+                continue;
+            }
+            let key = id.to_string();
+            let live = loaded.sheet.live_count() as i64;
+            tx.execute(
+                "INSERT INTO sheets (sheet, edition, year, table_id, department, heads, live_rows, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(sheet) DO UPDATE SET heads = excluded.heads, live_rows = excluded.live_rows,
+                     updated_at = excluded.updated_at",
+                params![key, id.edition, id.year.0, id.table, id.department, heads_json(&heads), live, now],
+            )?;
+            let chunks = if !loaded.stored || loaded.chunks + 1 > COMPACT_CHUNKS {
+                tx.execute("DELETE FROM chunks WHERE sheet = ?1", [&key])?;
+                tx.execute(
+                    "INSERT INTO chunks (sheet, kind, data) VALUES (?1, 'snapshot', ?2)",
+                    params![key, loaded.sheet.save()],
+                )?;
+                1
+            } else {
+                let bytes = loaded.sheet.save_after(&loaded.saved);
+                tx.execute("INSERT INTO chunks (sheet, kind, data) VALUES (?1, 'incremental', ?2)", params![key, bytes])?;
+                loaded.chunks + 1
+            };
+            written.push(Written { id: id.clone(), heads, chunks });
+        }
+        Ok(written)
+    }
+
+    /// Records that the transaction holding `written` committed.
+    pub fn committed(&mut self, written: Vec<Written>) {
+        for w in written {
+            if let Some(l) = self.loaded.get_mut(&w.id) {
+                l.saved = w.heads;
+                l.stored = true;
+                l.chunks = w.chunks;
+            }
+        }
+    }
+
+    /// Drops sheets from the cache (after a failed transaction: they are re-read from disk).
+    pub fn evict(&mut self, ids: &[SheetId]) {
+        for id in ids {
+            self.loaded.remove(id);
+        }
+    }
+
+    /// The number of stored chunks of a sheet.
+    pub fn chunk_count(conn: &Connection, id: &SheetId) -> Result<usize, DocError> {
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM chunks WHERE sheet = ?1", [id.to_string()], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+}
