@@ -138,7 +138,29 @@ pub enum Command {
     Validate { table: Option<String> },
     /// 查看一个单元格的修改历史：谁、何时、从什么改为什么
     History { table: String, row: String, field: String },
-    /// 在后台运行：自动导入放入 inbox 文件夹的文件
+    /// 用平台管理办公室发放的注册码注册到学校的中心端
+    Enroll {
+        /// 中心端地址，如 https://192.168.1.10:8443
+        #[arg(long)]
+        hub: String,
+        /// 注册码
+        #[arg(long)]
+        code: String,
+        /// 本机名称，如 计算机系-办公室电脑
+        #[arg(long)]
+        name: Option<String>,
+        /// 数据采集人姓名（数据目录尚未创建时使用）
+        #[arg(long)]
+        collector: Option<String>,
+        /// 平台管理办公室提供的证书指纹；指定后不符则不注册
+        #[arg(long)]
+        fingerprint: Option<String>,
+    },
+    /// 立即与中心端同步一次
+    Sync,
+    /// 查看与中心端的同步状态（serve 运行时也可使用）
+    Status,
+    /// 在后台运行：自动导入放入 inbox 文件夹的文件，并自动与中心端同步
     Serve,
 }
 
@@ -182,6 +204,11 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         }
         Command::Catalog { table, edition } => cmd::catalog(table, edition),
         Command::Serve => crate::serve::run(&data),
+        Command::Enroll { hub, code, name, collector, fingerprint } => {
+            crate::cmd_sync::enroll(&data, &hub, &code, name, collector, fingerprint)
+        }
+        Command::Sync => crate::cmd_sync::sync(&data),
+        Command::Status => crate::cmd_sync::status(&data),
         command => {
             let mut store = crate::store::Store::open(&data)?;
             let user = user.unwrap_or_else(|| store.info().collector.clone());
@@ -199,7 +226,12 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
                 Command::Restore { table, row } => cmd::delete(&mut store, &user, &table, &row, false),
                 Command::Validate { table } => cmd::validate(&mut store, table),
                 Command::History { table, row, field } => cmd::history(&mut store, &table, &row, &field),
-                Command::Init { .. } | Command::Catalog { .. } | Command::Serve => unreachable!("handled above"),
+                Command::Init { .. }
+                | Command::Catalog { .. }
+                | Command::Serve
+                | Command::Enroll { .. }
+                | Command::Sync
+                | Command::Status => unreachable!("handled above"),
             }
         }
     }

@@ -142,9 +142,10 @@ pub fn process(store: &mut Store, path: &Path) -> Processed {
     Processed { file: name, ok, moved_to, summary }
 }
 
-/// Watches the inbox until `stop` is set, importing every file that settles.
-pub fn run(store: &mut Store, stop: &AtomicBool, mut on_processed: impl FnMut(&Processed)) {
-    let dir = store.dir().join(INBOX);
+/// Watches the inbox until `stop` is set, importing every file that settles. The store is
+/// locked only while a file is imported.
+pub fn run(store: &std::sync::Mutex<Store>, stop: &AtomicBool, mut on_processed: impl FnMut(&Processed)) {
+    let dir = store.lock().unwrap_or_else(|p| p.into_inner()).dir().join(INBOX);
     let (tx, rx) = mpsc::channel();
     let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         // Reads (including our own scans and anyone listing the folder) say nothing about a
@@ -176,7 +177,7 @@ pub fn run(store: &mut Store, stop: &AtomicBool, mut on_processed: impl FnMut(&P
             }
         }
         for path in tracker.scan(&dir, Instant::now(), QUIET) {
-            let processed = process(store, &path);
+            let processed = process(&mut store.lock().unwrap_or_else(|p| p.into_inner()), &path);
             if processed.ok {
                 tracing::info!(file = %processed.file, "已自动导入");
             } else {

@@ -8,9 +8,12 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod cmd_sync;
 pub mod docstore;
 pub mod export;
+pub mod hub_client;
 pub mod import;
 pub mod inbox;
 pub mod serve;
 pub mod store;
+pub mod sync;

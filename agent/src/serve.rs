@@ -1,35 +1,181 @@
-//! `caiji-agent serve`: the agent running in the background. Today it watches the drop folder;
-//! background sync with the hub and the local web screens join it in later issues.
+//! `caiji-agent serve`: the agent in the background. It imports files dropped into the inbox
+//! and syncs with the hub on its own: soon after every local change, on a timer, and at once
+//! when the hub signals news (long-poll); when the hub cannot be reached it backs off
+//! exponentially with jitter, without a busy loop or a flood of messages.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
 
 use crate::cli::CliError;
+use crate::hub_client::HubClientError;
 use crate::store::Store;
+use crate::sync::{SyncError, client_for, sync_once};
+
+/// A sync this long after the last local change (changes in a burst go together).
+const DEBOUNCE: Duration = Duration::from_millis(30);
+/// Sync at least this often even without news.
+const PERIOD: Duration = Duration::from_secs(60);
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 /// Runs until interrupted (Ctrl-C or SIGTERM), then returns a closing line.
 pub fn run(data: &Path) -> Result<String, CliError> {
     init_logging();
-    let mut store = Store::open(data)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let store = Store::open(data)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| CliError::Usage(format!("无法启动后台服务：{e}")))?;
-    let flag = stop.clone();
-    // Signals are awaited on their own thread; the inbox loop runs on this one.
-    let signals = std::thread::spawn(move || {
-        runtime.block_on(async {
-            wait_for_shutdown().await;
-            flag.store(true, Ordering::Relaxed);
-        })
-    });
-    let info = store.info().clone();
-    tracing::info!(department = %info.department_name, year = %info.year, "caiji-agent 已启动");
-    crate::inbox::run(&mut store, &stop, |_| {});
-    let _ = signals.join();
+    let running = Running::start(store, runtime.handle())?;
+    runtime.block_on(wait_for_shutdown());
+    runtime.block_on(running.stop());
+    runtime.shutdown_timeout(Duration::from_secs(2));
     Ok("caiji-agent 已停止\n".into())
+}
+
+/// An agent working in the background: the drop folder on its own thread, sync as a task.
+pub struct Running {
+    pub store: Arc<Mutex<Store>>,
+    stop: Arc<AtomicBool>,
+    stop_tx: watch::Sender<bool>,
+    sync_task: Option<tokio::task::JoinHandle<()>>,
+    inbox: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Starts the drop folder and, if the agent is enrolled, background sync on `runtime`.
+    pub fn start(store: Store, runtime: &tokio::runtime::Handle) -> Result<Running, CliError> {
+        let info = store.info().clone();
+        let enrolled = store.hub()?.is_some();
+        let store = Arc::new(Mutex::new(store));
+        let changes = Arc::new(Notify::new());
+        {
+            let changes = changes.clone();
+            store.lock().unwrap_or_else(|p| p.into_inner()).on_change(move || changes.notify_one());
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tracing::info!(department = %info.department_name, year = %info.year, "caiji-agent 已启动");
+        let sync_task = if enrolled {
+            Some(runtime.spawn(sync_loop(store.clone(), changes, stop_rx)))
+        } else {
+            tracing::info!("本采集端尚未注册到中心端，只在本机工作；运行 `caiji-agent enroll` 注册后自动同步");
+            None
+        };
+        let inbox = {
+            let (store, stop) = (store.clone(), stop.clone());
+            std::thread::spawn(move || crate::inbox::run(&store, &stop, |_| {}))
+        };
+        Ok(Running { store, stop, stop_tx, sync_task, inbox: Some(inbox) })
+    }
+
+    /// Stops both, waiting for work in progress to finish.
+    pub async fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.stop_tx.send(true);
+        if let Some(t) = self.sync_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+        if let Some(i) = self.inbox.take() {
+            let _ = tokio::task::spawn_blocking(move || i.join()).await;
+        }
+    }
+}
+
+/// A delay in [d/2, d): exponential backoff with jitter, so many agents do not retry together.
+fn jittered(d: Duration) -> Duration {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    let frac = 0.5 + 0.5 * (u32::from_le_bytes(b) as f64 / u32::MAX as f64);
+    d.mul_f64(frac)
+}
+
+/// The background sync loop.
+pub async fn sync_loop(store: Arc<Mutex<Store>>, changes: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    let client = match client_for(&store.lock().unwrap_or_else(|p| p.into_inner())) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "无法开始同步");
+            return;
+        }
+    };
+    let news = Arc::new(Notify::new());
+    let poller = tokio::spawn(long_poll(client.clone(), news.clone()));
+    let mut period = tokio::time::interval(PERIOD);
+    period.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut backoff = BACKOFF_MIN;
+    let mut retry_at: Option<tokio::time::Instant> = None;
+    let mut last_error: Option<String> = None;
+    loop {
+        let waiting = retry_at;
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = period.tick(), if waiting.is_none() => {}
+            _ = changes.notified(), if waiting.is_none() => tokio::time::sleep(DEBOUNCE).await,
+            _ = news.notified(), if waiting.is_none() => {}
+            _ = tokio::time::sleep_until(waiting.unwrap_or_else(tokio::time::Instant::now)), if waiting.is_some() => {}
+        }
+        match sync_once(&store, &client).await {
+            Ok(report) => {
+                if last_error.take().is_some() {
+                    tracing::info!("已恢复与中心端的同步");
+                }
+                if report.sheets > 0 || report.plan_updated {
+                    tracing::info!(sheets = report.sheets, rounds = report.rounds, plan = report.plan_updated, "同步完成");
+                }
+                for (sheet, why) in &report.refused {
+                    tracing::warn!(%sheet, reason = %why, "中心端拒绝了这张表");
+                }
+                backoff = BACKOFF_MIN;
+                retry_at = None;
+            }
+            Err(e) => {
+                let text = e.to_string();
+                // Log a problem once, not on every retry.
+                if last_error.as_deref() != Some(text.as_str()) {
+                    tracing::warn!(error = %text, "同步失败");
+                    last_error = Some(text);
+                }
+                let permanent = matches!(
+                    &e,
+                    SyncError::Hub(HubClientError::Revoked(_) | HubClientError::Fingerprint { .. } | HubClientError::Unauthorized(_))
+                );
+                if permanent {
+                    tracing::error!("已停止与中心端同步，本地数据不受影响；请联系平台管理办公室");
+                    break;
+                }
+                retry_at = Some(tokio::time::Instant::now() + jittered(backoff));
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
+    poller.abort();
+}
+
+/// Waits on the hub's event stream and signals `news` when something changed there.
+async fn long_poll(client: crate::hub_client::HubClient, news: Arc<Notify>) {
+    let mut since = 0;
+    let mut pause = BACKOFF_MIN;
+    loop {
+        match client.events(since, 25).await {
+            Ok(v) => {
+                pause = BACKOFF_MIN;
+                if v != since {
+                    since = v;
+                    news.notify_one();
+                }
+            }
+            Err(_) => {
+                tokio::time::sleep(jittered(pause)).await;
+                pause = (pause * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
 }
 
 async fn wait_for_shutdown() {
@@ -53,9 +199,9 @@ async fn wait_for_shutdown() {
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CAIJI_LOG").unwrap_or_else(|_| "info".into());
+pub fn init_logging() {
     use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAIJI_LOG").unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -1,5 +1,14 @@
-//! `caiji-hub`: the college's hub. Today it shows the catalog of official tables; the store,
-//! sync endpoint, review workflow, web screens and exports follow in later issues.
+//! `caiji-hub`: the college's hub. It keeps every department's sheets ([`store`]), serves the
+//! sync endpoint over HTTPS ([`server`], [`tls`], [`sync`]), and is driven by the command line
+//! ([`cli`]); [`demo`] starts a hub with three agents and sample data on loopback.
+
+pub mod cli;
+pub mod demo;
+pub mod secrets;
+pub mod server;
+pub mod store;
+pub mod sync;
+pub mod tls;
 
 use caiji_shared::Catalog;
 use caiji_shared::catalog::{SchemaErrors, render};
@@ -8,4 +17,24 @@ use caiji_shared::catalog::{SchemaErrors, render};
 pub fn catalog_text() -> Result<String, SchemaErrors> {
     let catalog = Catalog::load_embedded()?;
     Ok(render::table_list(catalog.current()))
+}
+
+/// Logs to stderr (`CAIJI_LOG` sets the filter, default `info`).
+pub fn init_logging() {
+    caiji_agent::serve::init_logging();
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

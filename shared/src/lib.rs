@@ -3,6 +3,7 @@
 //! - [`catalog`]: the official tables, fields, code lists and rules (from `schemas/`);
 //! - [`validate`]: checking and normalising what a collector enters, row and cross-table rules;
 //! - [`sheet`]: a department's sheet as an Automerge document;
+//! - [`sync`]: the wire types of agent ↔ hub sync;
 //! - [`period`]: academic years and statistical periods;
 //! - [`value`]: the typed value of one cell.
 //!
@@ -14,6 +15,7 @@
 pub mod catalog;
 pub mod period;
 pub mod sheet;
+pub mod sync;
 pub mod validate;
 pub mod value;
 

@@ -3,7 +3,10 @@
 //! transaction as the heads they bring it to. A killed process loses nothing it acknowledged
 //! and leaves nothing half-written: every [`Store::write`] is one SQLite transaction.
 
+mod link;
 mod migrations;
+
+pub use link::{HubLink, SheetSync};
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
@@ -46,6 +49,8 @@ pub enum StoreError {
     Sheet { table: String, source: Box<SheetError> },
     #[error("部门代码「{0}」无效：只能使用小写字母、数字和“-”")]
     BadDepartment(String),
+    #[error("只读打开的数据目录不能修改")]
+    ReadOnly,
 }
 
 impl From<DocError> for StoreError {
@@ -86,13 +91,17 @@ pub struct AgentInfo {
 pub struct Store {
     dir: PathBuf,
     conn: Connection,
-    /// The exclusive lock; released when the store is dropped.
-    _lock: File,
+    /// The exclusive lock, released when the store is dropped; `None` for a read-only store.
+    _lock: Option<File>,
     info: AgentInfo,
     catalog: Catalog,
     docs: Docs,
     /// One fresh actor per (process, user), so history names the person (DESIGN decision 4).
     actors: HashMap<String, ActorId>,
+    /// Opened with `open_read_only`: writes are refused.
+    read_only: bool,
+    /// Called after every committed local write (background sync pushes soon after).
+    on_change: Option<Box<dyn Fn() + Send>>,
 }
 
 impl Store {
@@ -130,11 +139,13 @@ impl Store {
         Ok(Store {
             dir: dir.to_path_buf(),
             conn,
-            _lock: lock,
+            _lock: Some(lock),
             info: info.clone(),
             docs: Docs::new(catalog.edition(&info.edition).map_or(1, |e| e.schema_version)),
             catalog,
             actors: HashMap::new(),
+            read_only: false,
+            on_change: None,
         })
     }
 
@@ -145,6 +156,10 @@ impl Store {
         }
         let lock = lock(dir)?;
         let conn = connect(&dir.join(DB_FILE))?;
+        Self::from_conn(dir, conn, Some(lock))
+    }
+
+    fn from_conn(dir: &Path, conn: Connection, lock: Option<File>) -> Result<Store, StoreError> {
         let get = |k: &str| -> Result<String, StoreError> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
                 .optional()?
@@ -174,7 +189,29 @@ impl Store {
             info,
             catalog,
             actors: HashMap::new(),
+            read_only: false,
+            on_change: None,
         })
+    }
+
+    /// Opens a data directory for reading only, without its lock, so `status` and the like
+    /// work while `serve` runs. SQLite's WAL lets readers see every committed write.
+    pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
+        if !dir.join(DB_FILE).exists() {
+            return Err(StoreError::NotInitialised(dir.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(
+            dir.join(DB_FILE),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != migrations::MIGRATIONS.len() as i64 {
+            return Err(StoreError::TooNew(version));
+        }
+        let mut store = Self::from_conn(dir, conn, None)?;
+        store.read_only = true;
+        Ok(store)
     }
 
     pub fn dir(&self) -> &Path {
@@ -198,6 +235,9 @@ impl Store {
     /// department, those every teaching department fills (`fill = "each"`). The office's
     /// collection plan replaces this once the agent syncs with a hub.
     pub fn planned_tables(&self) -> Vec<&Table> {
+        if let Ok(Some(plan)) = self.plan() {
+            return self.edition().tables.iter().filter(|t| plan.contains_key(&t.id)).collect();
+        }
         self.edition()
             .tables
             .iter()
@@ -269,6 +309,9 @@ impl Store {
         user: &str,
         extra: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly);
+        }
         let now = now();
         let tx = self.conn.unchecked_transaction()?;
         let written = self.docs.persist(&tx, touched, now)?;
@@ -280,8 +323,17 @@ impl Store {
         }
         extra(&tx)?;
         tx.commit()?;
+        let changed = !written.is_empty();
         self.docs.committed(written);
+        if changed && let Some(f) = &self.on_change {
+            f();
+        }
         Ok(())
+    }
+
+    /// Registers a callback run after every committed local write.
+    pub fn on_change(&mut self, f: impl Fn() + Send + 'static) {
+        self.on_change = Some(Box::new(f));
     }
 
     /// The person behind an actor id, if this store has seen it.

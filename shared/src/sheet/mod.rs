@@ -54,6 +54,22 @@ impl SheetId {
     }
 }
 
+impl std::str::FromStr for SheetId {
+    type Err = SheetError;
+
+    /// Parses the text form `2016/2025/A6-1-1/jsjx`.
+    fn from_str(s: &str) -> Result<SheetId, SheetError> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let bad = || SheetError::BadKey(s.chars().take(80).collect());
+        let [edition, year, table, department] = parts.as_slice() else { return Err(bad()) };
+        let year: i32 = year.parse().map_err(|_| bad())?;
+        if [edition, table, department].iter().any(|p| p.is_empty() || p.len() > 40) {
+            return Err(bad());
+        }
+        Ok(SheetId::new(edition, AcademicYear(year), table, department))
+    }
+}
+
 impl fmt::Display for SheetId {
     /// `2016/2025/A6-1-1/jwc`: the document's stable key in stores and on the wire.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -165,6 +181,8 @@ pub enum SheetError {
     RowExists(RowId),
     #[error("「{0}」不是有效的字段标识")]
     BadField(String),
+    #[error("「{0}」不是有效的表格文档标识")]
+    BadKey(String),
     #[error("表格文档操作失败：{0}")]
     Automerge(#[from] AutomergeError),
 }
@@ -227,6 +245,12 @@ impl Sheet {
     }
 
     fn from_doc(doc: AutoCommit) -> Result<Sheet, SheetError> {
+        let (id, schema_version, rows) = Self::read_identity(&doc)?;
+        Ok(Sheet { id, schema_version, doc, rows })
+    }
+
+    /// The sheet's identity as the document's root states it.
+    fn read_identity(doc: &AutoCommit) -> Result<(SheetId, u32, ObjId), SheetError> {
         let text = |key: &'static str| -> Result<String, SheetError> {
             match doc.get(ROOT, key)? {
                 Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
@@ -261,11 +285,37 @@ impl Sheet {
             Some((automerge::Value::Object(ObjType::Map), id)) => id,
             _ => return Err(SheetError::NotASheet("rows")),
         };
-        Ok(Sheet { id, schema_version, doc, rows })
+        Ok((id, schema_version, rows))
     }
 
     pub fn id(&self) -> &SheetId {
         &self.id
+    }
+
+    /// Checks that the document is still exactly this sheet after changes from elsewhere were
+    /// applied: every identity key at the root has one value (a document grown from a foreign
+    /// genesis conflicts on all of them), the values name this sheet, and `rows` is the
+    /// genesis's map. The hub refuses a sync message that breaks this.
+    pub fn verify_identity(&self) -> Result<(), SheetError> {
+        for key in ["caiji", "edition", "year", "table", "department", "schema_version", "rows"] {
+            let all = self.doc.get_all(ROOT, key)?;
+            if all.len() != 1 {
+                return Err(SheetError::NotASheet("唯一的文档标识"));
+            }
+        }
+        let (id, schema_version, rows) = Self::read_identity(&self.doc)?;
+        if id != self.id || schema_version != self.schema_version {
+            return Err(SheetError::WrongSheet { expected: Box::new(self.id.clone()), found: Box::new(id) });
+        }
+        match &rows {
+            ObjId::Id(_, actor, _) if actor.to_bytes() == GENESIS_ACTOR => Ok(()),
+            _ => Err(SheetError::NotASheet("rows")),
+        }
+    }
+
+    /// The current heads as raw hashes (for the sync summary).
+    pub fn heads_raw(&mut self) -> Vec<[u8; 32]> {
+        self.heads().iter().map(|h| h.0).collect()
     }
 
     pub fn schema_version(&self) -> u32 {

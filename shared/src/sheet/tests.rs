@@ -428,3 +428,36 @@ fn update_rows_in_batches_with_restore() {
     let missing = [RowUpdate { row: rid(9), cells: vec![], restore: false }];
     assert!(matches!(s.update_rows(edit("u", 5), &missing, 10, None), Err(SheetError::NoSuchRow(_))));
 }
+
+#[test]
+fn identity_survives_merges_and_catches_foreign_geneses() {
+    let mut hub = Sheet::genesis(&id(), 1);
+    let mut agent = Sheet::genesis(&id(), 1);
+    agent.add_row(edit("u", 1), &rid(1), &cells(&[("t", text("x"))])).unwrap();
+    hub.merge(&mut agent).unwrap();
+    hub.verify_identity().unwrap();
+    // A document made the naive way (same content, its own actor) is a different history.
+    let mut foreign = automerge::AutoCommit::new();
+    {
+        use automerge::transaction::Transactable;
+        foreign.put(automerge::ROOT, "caiji", "sheet").unwrap();
+        foreign.put(automerge::ROOT, "edition", "2016").unwrap();
+        foreign.put(automerge::ROOT, "year", 2025).unwrap();
+        foreign.put(automerge::ROOT, "table", "A6-1-1").unwrap();
+        foreign.put(automerge::ROOT, "department", "jsjx").unwrap();
+        foreign.put(automerge::ROOT, "schema_version", 1).unwrap();
+        foreign.put_object(automerge::ROOT, "rows", automerge::ObjType::Map).unwrap();
+    }
+    let mut foreign = Sheet::load(&foreign.save()).unwrap();
+    foreign.verify_identity().unwrap_err();
+    hub.doc_mut().merge(foreign.doc_mut()).unwrap();
+    assert!(hub.verify_identity().is_err(), "a merged foreign genesis is detected");
+}
+
+#[test]
+fn sheet_id_text_round_trip() {
+    assert_eq!(id().to_string().parse::<SheetId>().unwrap(), id());
+    for bad in ["", "2016/2025/A6-1-1", "2016/x/A6-1-1/jsjx", "2016/2025//jsjx", "a/1/b/c/d"] {
+        assert!(bad.parse::<SheetId>().is_err(), "{bad}");
+    }
+}

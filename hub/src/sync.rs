@@ -1,0 +1,156 @@
+//! The hub's side of a sync round: compare the agent's summary with the stored heads, apply the
+//! agent's Automerge sync messages after checking each one, answer with the hub's messages,
+//! and store everything in one transaction. A refused sheet is reported and left untouched.
+
+use std::collections::{BTreeSet, HashMap};
+
+use automerge::sync::{self, SyncDoc};
+use caiji_shared::sheet::SheetId;
+use caiji_shared::sync::{MAX_SHEETS, SheetMessage, SheetRefusal, SyncRequest, SyncResponse};
+use rusqlite::{OptionalExtension, params};
+
+use crate::store::{Agent, HubError, HubStore};
+
+/// What a round did, beyond its response.
+pub struct Handled {
+    pub response: SyncResponse,
+    /// Sheets whose content changed in this round (other agents of the department are told).
+    pub changed: Vec<SheetId>,
+}
+
+fn refusal(sheet: &str, code: &str, message: impl Into<String>) -> SheetRefusal {
+    SheetRefusal { sheet: sheet.chars().take(120).collect(), code: code.into(), message: message.into() }
+}
+
+/// Checks that `agent` may sync the sheet named `key`.
+fn admit(store: &HubStore, agent: &Agent, key: &str) -> Result<SheetId, SheetRefusal> {
+    let id: SheetId = key.parse().map_err(|_| refusal(key, "bad_sheet", "表格文档标识无效"))?;
+    if id.department != agent.department {
+        return Err(refusal(key, "not_your_department", format!("表格属于部门「{}」，本采集端无权访问", id.department)));
+    }
+    let info = store.info();
+    if id.edition != info.edition || id.year != info.year {
+        return Err(refusal(
+            key,
+            "year_not_open",
+            format!("中心端当前收集的是 {}（{} 版目录），不接收 {} 的数据", info.year, info.edition, id.year),
+        ));
+    }
+    if store.edition().table(&id.table).is_none() {
+        return Err(refusal(key, "no_such_table", format!("没有表「{}」", id.table)));
+    }
+    Ok(id)
+}
+
+fn load_state(store: &HubStore, key: &str, agent: &str) -> Result<sync::State, HubError> {
+    let bytes: Option<Vec<u8>> = store
+        .conn()
+        .query_row("SELECT state FROM sync_states WHERE sheet = ?1 AND agent_id = ?2", params![key, agent], |r| r.get(0))
+        .optional()?;
+    // A state that does not decode only costs a fuller exchange.
+    Ok(bytes.and_then(|b| sync::State::decode(&b).ok()).unwrap_or_default())
+}
+
+/// Handles one request of `agent`.
+pub fn handle(store: &mut HubStore, agent: &Agent, req: SyncRequest) -> Result<Handled, HubError> {
+    let mut response = SyncResponse { plan_version: store.plan_version()?, ..SyncResponse::default() };
+    if req.summary.as_ref().is_some_and(|s| s.len() > MAX_SHEETS) || req.messages.len() > MAX_SHEETS {
+        return Err(HubError::Invalid(format!("一次同步最多 {MAX_SHEETS} 张表")));
+    }
+    // An honest agent never names another department's sheet: refuse the whole request.
+    let keys = req.summary.iter().flatten().map(|h| &h.sheet).chain(req.messages.iter().map(|m| &m.sheet));
+    for key in keys {
+        if let Ok(id) = key.parse::<SheetId>()
+            && id.department != agent.department
+        {
+            tracing::warn!(agent = %agent.id, department = %agent.department, sheet = %key, "采集端试图访问其他部门的表");
+            store.audit(&format!("agent:{}", agent.id), "forbidden", key)?;
+            return Err(HubError::Forbidden(format!(
+                "表「{key}」属于部门「{}」，本采集端（{}）无权访问",
+                id.department, agent.department
+            )));
+        }
+    }
+    if let Some(summary) = &req.summary {
+        let hub = store.department_heads(&agent.department)?;
+        let mut listed = BTreeSet::new();
+        for entry in summary {
+            if let Err(r) = admit(store, agent, &entry.sheet) {
+                response.refused.push(r);
+                continue;
+            }
+            listed.insert(entry.sheet.clone());
+            let theirs: Vec<[u8; 32]> = entry.heads.clone();
+            let ours: Vec<[u8; 32]> = hub.get(&entry.sheet).map(|h| h.iter().map(|c| c.0).collect()).unwrap_or_default();
+            let (mut a, mut b) = (theirs, ours);
+            a.sort();
+            b.sort();
+            if a != b {
+                response.changed.push(entry.sheet.clone());
+            }
+        }
+        let year = store.info().year.0.to_string();
+        for key in hub.keys() {
+            if !listed.contains(key) && key.split('/').nth(1) == Some(year.as_str()) {
+                response.changed.push(key.clone());
+            }
+        }
+        response.changed.sort();
+    }
+    let mut touched: Vec<SheetId> = Vec::new();
+    let mut states: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut changed = Vec::new();
+    for SheetMessage { sheet: key, message } in req.messages {
+        let id = match admit(store, agent, &key) {
+            Ok(id) => id,
+            Err(r) => {
+                tracing::warn!(agent = %agent.id, sheet = %r.sheet, code = %r.code, "同步请求被拒绝");
+                store.audit(&format!("agent:{}", agent.id), "sync_refused", &format!("{} {}", r.code, r.sheet))?;
+                response.refused.push(r);
+                continue;
+            }
+        };
+        let msg = match sync::Message::decode(&message) {
+            Ok(m) => m,
+            Err(e) => {
+                response.refused.push(refusal(&key, "bad_message", format!("同步消息格式错误：{e}")));
+                continue;
+            }
+        };
+        let mut state = load_state(store, &key, &agent.id)?;
+        let sheet = store.sheet(&id)?;
+        let before = sheet.heads();
+        let received = sheet.doc_mut().sync().receive_sync_message(&mut state, msg);
+        let verified = received.map_err(|e| e.to_string()).and_then(|()| sheet.verify_identity().map_err(|e| e.to_string()));
+        if let Err(why) = verified {
+            // The in-memory sheet may hold part of what was refused: drop it, keep the disk.
+            store.docs.evict(std::slice::from_ref(&id));
+            tracing::warn!(agent = %agent.id, sheet = %key, reason = %why, "拒绝了不合规的同步数据");
+            store.audit(&format!("agent:{}", agent.id), "sync_rejected", &format!("{key}: {why}"))?;
+            response.refused.push(refusal(&key, "doc_rejected", format!("同步数据不合规，已拒绝：{why}")));
+            continue;
+        }
+        let sheet = store.sheet(&id)?;
+        if sheet.heads() != before {
+            changed.push(id.clone());
+        }
+        if let Some(reply) = sheet.doc_mut().sync().generate_sync_message(&mut state) {
+            response.messages.push(SheetMessage { sheet: key.clone(), message: reply.encode() });
+        }
+        states.insert(key, state.encode());
+        if !touched.contains(&id) {
+            touched.push(id);
+        }
+    }
+    store.commit_sheets(&touched, |tx| {
+        for (key, state) in &states {
+            tx.execute(
+                "INSERT INTO sync_states (sheet, agent_id, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(sheet, agent_id) DO UPDATE SET state = excluded.state",
+                params![key, agent.id, state],
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(Handled { response, changed })
+}
