@@ -13,7 +13,10 @@ use crate::store::{AgentInfo, HubLink, Store, StoreError};
 use crate::sync::{SyncError, client_for, sync_once};
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| CliError::Usage(format!("无法启动：{e}")))
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("无法启动：{e}")))
 }
 
 impl From<HubClientError> for CliError {
@@ -111,7 +114,14 @@ pub fn enroll(
     let mut out = String::new();
     let _ = writeln!(out, "中心端证书指纹：{fingerprint}");
     let _ = writeln!(out, "（请与平台管理办公室核对此指纹；以后只接受这张证书）");
-    let _ = writeln!(out, "已注册到{}的中心端：{}（{}），{}", enrolled.school, enrolled.department_name, enrolled.department, AcademicYear(enrolled.year));
+    let _ = writeln!(
+        out,
+        "已注册到{}的中心端：{}（{}），{}",
+        enrolled.school,
+        enrolled.department_name,
+        enrolled.department,
+        AcademicYear(enrolled.year)
+    );
     let _ = writeln!(out, "本部门需填报 {} 张表；运行 `caiji-agent serve` 后自动同步。", store.planned_tables().len());
     Ok(out)
 }
@@ -144,7 +154,10 @@ pub fn status(data: &Path) -> Result<String, CliError> {
     let mut out = String::new();
     let _ = writeln!(out, "{}（{}）{}", info.department_name, info.department, info.year);
     let Some(hub) = store.hub()? else {
-        let _ = writeln!(out, "尚未注册到中心端：数据只保存在本机。运行 `caiji-agent enroll --hub 地址 --code 注册码` 注册。");
+        let _ = writeln!(
+            out,
+            "尚未注册到中心端：数据只保存在本机。运行 `caiji-agent enroll --hub 地址 --code 注册码` 注册。"
+        );
         return Ok(out);
     };
     let _ = writeln!(out, "中心端：{}（{}）", hub.url, hub.school);

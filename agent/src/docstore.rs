@@ -75,11 +75,7 @@ pub fn heads_json(heads: &[ChangeHash]) -> String {
 
 /// Parses `sheets.heads`; unreadable heads read as none (the sheet then simply syncs).
 pub fn parse_heads(json: &str) -> Vec<ChangeHash> {
-    serde_json::from_str::<Vec<String>>(json)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|h| h.parse().ok())
-        .collect()
+    serde_json::from_str::<Vec<String>>(json).unwrap_or_default().iter().filter_map(|h| h.parse().ok()).collect()
 }
 
 impl Docs {
@@ -91,7 +87,8 @@ impl Docs {
     pub fn get(&mut self, conn: &Connection, id: &SheetId) -> Result<&mut Sheet, DocError> {
         if !self.loaded.contains_key(id) {
             let key = id.to_string();
-            let mut stmt = conn.prepare("SELECT data FROM chunks WHERE sheet = ?1 ORDER BY kind = 'incremental', id")?;
+            let mut stmt =
+                conn.prepare("SELECT data FROM chunks WHERE sheet = ?1 ORDER BY kind = 'incremental', id")?;
             let chunks: Vec<Vec<u8>> = stmt.query_map([&key], |r| r.get(0))?.collect::<Result<_, _>>()?;
             let loaded = if chunks.is_empty() {
                 Loaded { sheet: Sheet::genesis(id, self.schema_version), saved: Vec::new(), stored: false, chunks: 0 }
@@ -134,7 +131,10 @@ impl Docs {
                 1
             } else {
                 let bytes = loaded.sheet.save_after(&loaded.saved);
-                tx.execute("INSERT INTO chunks (sheet, kind, data) VALUES (?1, 'incremental', ?2)", params![key, bytes])?;
+                tx.execute(
+                    "INSERT INTO chunks (sheet, kind, data) VALUES (?1, 'incremental', ?2)",
+                    params![key, bytes],
+                )?;
                 loaded.chunks + 1
             };
             written.push(Written { id: id.clone(), heads, chunks });

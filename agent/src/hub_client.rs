@@ -19,7 +19,9 @@ const MISMATCH: &str = "caiji: certificate fingerprint mismatch";
 pub enum HubClientError {
     #[error("无法连接中心端 {url}：{detail}")]
     Offline { url: String, detail: String },
-    #[error("中心端证书指纹与登记时不一致（登记时：{expected}；现在：{seen}）。可能连接到了假冒的服务器，已停止同步；请与平台管理办公室核对")]
+    #[error(
+        "中心端证书指纹与登记时不一致（登记时：{expected}；现在：{seen}）。可能连接到了假冒的服务器，已停止同步；请与平台管理办公室核对"
+    )]
     Fingerprint { expected: String, seen: String },
     #[error("{0}")]
     Revoked(String),
@@ -135,7 +137,8 @@ impl HubClient {
         let seen = Arc::new(Mutex::new(None));
         let build = |timeout: Duration| -> Result<reqwest::Client, HubClientError> {
             let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let verifier = Arc::new(Pinned { expected: pinned.map(String::from), seen: seen.clone(), provider: provider.clone() });
+            let verifier =
+                Arc::new(Pinned { expected: pinned.map(String::from), seen: seen.clone(), provider: provider.clone() });
             let tls = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(|e| HubClientError::Protocol(e.to_string()))?
@@ -190,14 +193,18 @@ impl HubClient {
         HubClientError::Offline { url: self.url.clone(), detail }
     }
 
-    async fn check(&self, resp: Result<reqwest::Response, reqwest::Error>) -> Result<reqwest::Response, HubClientError> {
+    async fn check(
+        &self,
+        resp: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<reqwest::Response, HubClientError> {
         let resp = resp.map_err(|e| self.connect_error(e))?;
         if resp.status().is_success() {
             return Ok(resp);
         }
         let status = resp.status().as_u16();
         let body: Option<ErrorBody> = resp.json().await.ok();
-        let (code, message) = body.map_or_else(|| ("unknown".to_string(), format!("HTTP {status}")), |b| (b.code, b.message));
+        let (code, message) =
+            body.map_or_else(|| ("unknown".to_string(), format!("HTTP {status}")), |b| (b.code, b.message));
         Err(match code.as_str() {
             "agent_revoked" => HubClientError::Revoked(message),
             "unauthorized" | "enroll_code_invalid" => HubClientError::Unauthorized(message),
@@ -220,7 +227,8 @@ impl HubClient {
     }
 
     pub async fn plan(&self) -> Result<AgentPlan, HubClientError> {
-        let resp = self.check(self.authorised(self.http.get(format!("{}/api/agent/plan", self.url))).send().await).await?;
+        let resp =
+            self.check(self.authorised(self.http.get(format!("{}/api/agent/plan", self.url))).send().await).await?;
         resp.json().await.map_err(|e| HubClientError::Protocol(e.to_string()))
     }
 

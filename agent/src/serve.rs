@@ -126,7 +126,12 @@ pub async fn sync_loop(store: Arc<Mutex<Store>>, changes: Arc<Notify>, mut stop:
                     tracing::info!("已恢复与中心端的同步");
                 }
                 if report.sheets > 0 || report.plan_updated {
-                    tracing::info!(sheets = report.sheets, rounds = report.rounds, plan = report.plan_updated, "同步完成");
+                    tracing::info!(
+                        sheets = report.sheets,
+                        rounds = report.rounds,
+                        plan = report.plan_updated,
+                        "同步完成"
+                    );
                 }
                 for (sheet, why) in &report.refused {
                     tracing::warn!(%sheet, reason = %why, "中心端拒绝了这张表");
@@ -143,7 +148,11 @@ pub async fn sync_loop(store: Arc<Mutex<Store>>, changes: Arc<Notify>, mut stop:
                 }
                 let permanent = matches!(
                     &e,
-                    SyncError::Hub(HubClientError::Revoked(_) | HubClientError::Fingerprint { .. } | HubClientError::Unauthorized(_))
+                    SyncError::Hub(
+                        HubClientError::Revoked(_)
+                            | HubClientError::Fingerprint { .. }
+                            | HubClientError::Unauthorized(_)
+                    )
                 );
                 if permanent {
                     tracing::error!("已停止与中心端同步，本地数据不受影响；请联系平台管理办公室");

@@ -179,7 +179,10 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
             let mut out = String::new();
             let _ = writeln!(out, "已创建{}的中心端：{}，数据目录 {}", info.school, info.year, data.display());
             let _ = writeln!(out, "证书指纹：{fingerprint}");
-            let _ = writeln!(out, "下一步：`caiji-hub department add 代码 名称` 添加部门，`caiji-hub enroll-code --department 代码` 生成注册码，`caiji-hub serve` 运行。");
+            let _ = writeln!(
+                out,
+                "下一步：`caiji-hub department add 代码 名称` 添加部门，`caiji-hub enroll-code --department 代码` 生成注册码，`caiji-hub serve` 运行。"
+            );
             Ok(out)
         }
         Command::Serve { listen, insecure_http } => serve(data, listen, insecure_http),
@@ -211,17 +214,33 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
             match command {
                 PlanCommand::Show { department } => {
                     let plan = store.plan_for(&department)?;
-                    let mut out = format!("{}（{}）的采集计划（版本 {}）：\n", plan.department_name, plan.department, plan.version);
+                    let mut out = format!(
+                        "{}（{}）的采集计划（版本 {}）：\n",
+                        plan.department_name, plan.department, plan.version
+                    );
                     for t in plan.tables {
                         let name = store.table(&t.table).map(|x| x.name.clone()).unwrap_or_default();
-                        let _ = writeln!(out, "  {} {name}{}", t.table, t.deadline.map(|d| format!("，截止 {d}")).unwrap_or_default());
+                        let _ = writeln!(
+                            out,
+                            "  {} {name}{}",
+                            t.table,
+                            t.deadline.map(|d| format!("，截止 {d}")).unwrap_or_default()
+                        );
                     }
                     Ok(out)
                 }
                 PlanCommand::Set { table, department, deadline, remove } => {
                     store.set_assignment(&table, &department, !remove, deadline.as_deref())?;
-                    store.audit("office", "plan_changed", &format!("{table} {department} {}", if remove { "remove" } else { "assign" }))?;
-                    Ok(if remove { format!("已取消 {department} 填报 {table}\n") } else { format!("已安排 {department} 填报 {table}\n") })
+                    store.audit(
+                        "office",
+                        "plan_changed",
+                        &format!("{table} {department} {}", if remove { "remove" } else { "assign" }),
+                    )?;
+                    Ok(if remove {
+                        format!("已取消 {department} 填报 {table}\n")
+                    } else {
+                        format!("已安排 {department} 填报 {table}\n")
+                    })
                 }
             }
         }
@@ -286,7 +305,8 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
 
 fn serve(data: PathBuf, listen: SocketAddr, insecure_http: bool) -> Result<String, CliError> {
     crate::init_logging();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CliError::Usage(e.to_string()))?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CliError::Usage(e.to_string()))?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

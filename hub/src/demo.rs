@@ -38,9 +38,12 @@ fn person(i: usize) -> String {
 fn samples(code: &str) -> Vec<(String, String)> {
     match code {
         "jsjx" => {
-            let mut teachers = String::from("序号,所属系部,教工号,姓名,民族,职称,学历,学位,性别,出生日期,专业技术职务-等级,是否专业教师,是否为双师素质教师\n");
+            let mut teachers = String::from(
+                "序号,所属系部,教工号,姓名,民族,职称,学历,学位,性别,出生日期,专业技术职务-等级,是否专业教师,是否为双师素质教师\n",
+            );
             for i in 0..36 {
-                let (title, level) = [("教授", "正高级"), ("副教授", "副高级"), ("讲师", "中级"), ("助教", "初级")][i % 4];
+                let (title, level) =
+                    [("教授", "正高级"), ("副教授", "副高级"), ("讲师", "中级"), ("助教", "初级")][i % 4];
                 let _ = writeln!(
                     teachers,
                     "{},计算机系,JS{:04},{},汉族,{title},{},{},{},{}{:02},{level},是,{}",
@@ -55,11 +58,17 @@ fn samples(code: &str) -> Vec<(String, String)> {
                     ["是", "否"][i % 2]
                 );
             }
-            let mut majors = String::from("所属系部,专业代码,专业名称,专业方向代码,专业方向名称,修业年限,在校生数（人）-总人数,在校生数（人）-一年级,在校生数（人）-二年级,在校生数（人）-三年级\n");
-            for (i, (code, name)) in
-                [("510201", "计算机应用技术"), ("510202", "计算机网络技术"), ("510203", "软件技术"), ("510205", "大数据技术")]
-                    .iter()
-                    .enumerate()
+            let mut majors = String::from(
+                "所属系部,专业代码,专业名称,专业方向代码,专业方向名称,修业年限,在校生数（人）-总人数,在校生数（人）-一年级,在校生数（人）-二年级,在校生数（人）-三年级\n",
+            );
+            for (i, (code, name)) in [
+                ("510201", "计算机应用技术"),
+                ("510202", "计算机网络技术"),
+                ("510203", "软件技术"),
+                ("510205", "大数据技术"),
+            ]
+            .iter()
+            .enumerate()
             {
                 let (a, b, c) = (120 + i * 10, 110 + i * 8, 100 + i * 5);
                 let _ = writeln!(majors, "计算机系,{code},{name},{code}01,{name},3,{},{a},{b},{c}", a + b + c);
@@ -68,20 +77,38 @@ fn samples(code: &str) -> Vec<(String, String)> {
         }
         "jwc" => {
             let a14 = "折合在校生数（人）,全日制学历教育在校生数（人）,全日制普通高职学历教育在校生总数（人）\n9650.5,9500,9420\n".to_string();
-            let mut courses = String::from("专业代码,专业方向,课程代码,课程名称,教学计划规定课时数（学时）,实践课课时数,学分\n");
-            for (i, name) in ["高等数学", "大学英语", "程序设计基础", "数据库原理", "计算机网络", "Web 前端开发", "Python 程序设计", "数据结构"]
-                .iter()
-                .enumerate()
+            let mut courses =
+                String::from("专业代码,专业方向,课程代码,课程名称,教学计划规定课时数（学时）,实践课课时数,学分\n");
+            for (i, name) in [
+                "高等数学",
+                "大学英语",
+                "程序设计基础",
+                "数据库原理",
+                "计算机网络",
+                "Web 前端开发",
+                "Python 程序设计",
+                "数据结构",
+            ]
+            .iter()
+            .enumerate()
             {
-                let _ = writeln!(courses, "510201,计算机应用技术,C{:03},{name},{},{},{}", i + 1, 48 + i * 8, 16 + i * 4, 3 + i % 2);
+                let _ = writeln!(
+                    courses,
+                    "510201,计算机应用技术,C{:03},{name},{},{},{}",
+                    i + 1,
+                    48 + i * 8,
+                    16 + i * 4,
+                    3 + i % 2
+                );
             }
             vec![("A1-4当年在校生.csv".into(), a14), ("A7-2课程设置.csv".into(), courses)]
         }
         _ => {
             let mut orgs = String::from("机构代码,机构名称,教职工数-专职,教职工数-兼职\n");
-            for (i, name) in ["院办", "组织人事部", "教务处", "学生工作处", "招生就业处", "财务处", "计算机系", "机电工程系"]
-                .iter()
-                .enumerate()
+            for (i, name) in
+                ["院办", "组织人事部", "教务处", "学生工作处", "招生就业处", "财务处", "计算机系", "机电工程系"]
+                    .iter()
+                    .enumerate()
             {
                 let _ = writeln!(orgs, "{:03},{name},{},{}", i + 1, 8 + i * 3, i % 4);
             }
@@ -113,7 +140,8 @@ pub fn run(listen: SocketAddr) -> Result<String, CliError> {
     for (code, name, kind) in DEPARTMENTS {
         hub.add_department(code, name, kind)?;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CliError::Usage(e.to_string()))?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CliError::Usage(e.to_string()))?;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(listen))
         .map_err(|e| CliError::Usage(format!("无法监听 {listen}：{e}")))?;
@@ -140,10 +168,12 @@ pub fn run(listen: SocketAddr) -> Result<String, CliError> {
         let dir = tmp.path().join(format!("agent-{code}"));
         // Enrollment is blocking work with its own runtime: run it off this runtime's threads.
         let (d, u, c, f) = (dir.clone(), url.clone(), code_text.clone(), fingerprint.clone());
-        std::thread::spawn(move || caiji_agent::cmd_sync::enroll(&d, &u, &c, Some(format!("{name}-演示")), Some("演示采集员".into()), Some(f)))
-            .join()
-            .map_err(|_| CliError::Usage("注册演示采集端失败".into()))?
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+        std::thread::spawn(move || {
+            caiji_agent::cmd_sync::enroll(&d, &u, &c, Some(format!("{name}-演示")), Some("演示采集员".into()), Some(f))
+        })
+        .join()
+        .map_err(|_| CliError::Usage("注册演示采集端失败".into()))?
+        .map_err(|e| CliError::Usage(e.to_string()))?;
         let mut store = Store::open(&dir).map_err(|e| CliError::Usage(e.to_string()))?;
         let imported = import_samples(&mut store, tmp.path(), code)?;
         let running = Running::start(store, rt.handle()).map_err(|e| CliError::Usage(e.to_string()))?;

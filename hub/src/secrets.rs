@@ -1,8 +1,8 @@
 //! Secrets: random tokens and enrollment codes (stored only as SHA-256 hashes: they are long
 //! and random), and office passwords (stored as argon2 hashes). Never logged.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 

@@ -26,7 +26,11 @@ fn refusal(sheet: &str, code: &str, message: impl Into<String>) -> SheetRefusal 
 fn admit(store: &HubStore, agent: &Agent, key: &str) -> Result<SheetId, SheetRefusal> {
     let id: SheetId = key.parse().map_err(|_| refusal(key, "bad_sheet", "表格文档标识无效"))?;
     if id.department != agent.department {
-        return Err(refusal(key, "not_your_department", format!("表格属于部门「{}」，本采集端无权访问", id.department)));
+        return Err(refusal(
+            key,
+            "not_your_department",
+            format!("表格属于部门「{}」，本采集端无权访问", id.department),
+        ));
     }
     let info = store.info();
     if id.edition != info.edition || id.year != info.year {
@@ -45,7 +49,9 @@ fn admit(store: &HubStore, agent: &Agent, key: &str) -> Result<SheetId, SheetRef
 fn load_state(store: &HubStore, key: &str, agent: &str) -> Result<sync::State, HubError> {
     let bytes: Option<Vec<u8>> = store
         .conn()
-        .query_row("SELECT state FROM sync_states WHERE sheet = ?1 AND agent_id = ?2", params![key, agent], |r| r.get(0))
+        .query_row("SELECT state FROM sync_states WHERE sheet = ?1 AND agent_id = ?2", params![key, agent], |r| {
+            r.get(0)
+        })
         .optional()?;
     // A state that does not decode only costs a fuller exchange.
     Ok(bytes.and_then(|b| sync::State::decode(&b).ok()).unwrap_or_default())
@@ -81,7 +87,8 @@ pub fn handle(store: &mut HubStore, agent: &Agent, req: SyncRequest) -> Result<H
             }
             listed.insert(entry.sheet.clone());
             let theirs: Vec<[u8; 32]> = entry.heads.clone();
-            let ours: Vec<[u8; 32]> = hub.get(&entry.sheet).map(|h| h.iter().map(|c| c.0).collect()).unwrap_or_default();
+            let ours: Vec<[u8; 32]> =
+                hub.get(&entry.sheet).map(|h| h.iter().map(|c| c.0).collect()).unwrap_or_default();
             let (mut a, mut b) = (theirs, ours);
             a.sort();
             b.sort();
@@ -121,7 +128,8 @@ pub fn handle(store: &mut HubStore, agent: &Agent, req: SyncRequest) -> Result<H
         let sheet = store.sheet(&id)?;
         let before = sheet.heads();
         let received = sheet.doc_mut().sync().receive_sync_message(&mut state, msg);
-        let verified = received.map_err(|e| e.to_string()).and_then(|()| sheet.verify_identity().map_err(|e| e.to_string()));
+        let verified =
+            received.map_err(|e| e.to_string()).and_then(|()| sheet.verify_identity().map_err(|e| e.to_string()));
         if let Err(why) = verified {
             // The in-memory sheet may hold part of what was refused: drop it, keep the disk.
             store.docs.evict(std::slice::from_ref(&id));

@@ -28,12 +28,28 @@ pub struct Agent {
 impl Agent {
     /// `caiji-agent init` for 计算机系 (jsjx), academic year 2025-2026.
     pub fn new() -> Agent {
+        Agent::of("jsjx", "计算机系", "张三")
+    }
+
+    /// `caiji-agent init` for a department, academic year 2025-2026.
+    pub fn of(department: &str, name: &str, collector: &str) -> Agent {
         let tmp = tempfile::tempdir().expect("temp dir");
         let a = Agent { tmp };
         let (ok, out, err) =
-            a.run(&["init", "--department", "jsjx", "--name", "计算机系", "--year", "2025", "--collector", "张三"]);
+            a.run(&["init", "--department", department, "--name", name, "--year", "2025", "--collector", collector]);
         assert!(ok, "init failed: {out}{err}");
         a
+    }
+
+    /// `caiji-agent enroll` with the hub's code and pinned fingerprint.
+    pub fn enroll(&self, url: &str, code: &str, fingerprint: &str) -> String {
+        self.ok(&["enroll", "--hub", url, "--code", code, "--fingerprint", fingerprint, "--name", "测试电脑"])
+    }
+
+    /// The agent's token (for raw requests in tests).
+    pub fn token(&self) -> String {
+        let conn = rusqlite::Connection::open(self.data().join("caiji-agent.db")).expect("open agent db");
+        conn.query_row("SELECT token FROM hub", [], |r| r.get(0)).expect("enrolled")
     }
 
     pub fn data(&self) -> PathBuf {

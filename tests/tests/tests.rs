@@ -3,6 +3,7 @@
 //! The binaries must be built first (`cargo build --workspace --bins`, which the README's test
 //! command does); [`support::bin`] finds them next to this test executable.
 
+mod net;
 mod support;
 
 // `caiji-agent catalog` and `caiji-hub catalog`: the embedded catalog, as a user sees it.
@@ -13,3 +14,5 @@ mod agent_cli;
 mod inbox;
 // Pulling the power: SIGKILL during imports loses nothing committed and leaves nothing half-done.
 mod kill;
+// The hub and sync over real TLS: convergence, broken connections, refusals, the plan.
+mod sync;

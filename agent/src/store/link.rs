@@ -37,7 +37,13 @@ impl Store {
         Ok(self
             .conn
             .query_row("SELECT url, fingerprint, token, agent_id, school FROM hub WHERE id = 1", [], |r| {
-                Ok(HubLink { url: r.get(0)?, fingerprint: r.get(1)?, token: r.get(2)?, agent_id: r.get(3)?, school: r.get(4)? })
+                Ok(HubLink {
+                    url: r.get(0)?,
+                    fingerprint: r.get(1)?,
+                    token: r.get(2)?,
+                    agent_id: r.get(3)?,
+                    school: r.get(4)?,
+                })
             })
             .optional()?)
     }
@@ -147,7 +153,11 @@ impl Store {
 
     /// Records the end of a sync: each sheet in `synced` now matches the hub at these heads;
     /// each in `refused` carries the hub's reason.
-    pub fn record_sync(&mut self, synced: &[(String, Vec<ChangeHash>)], refused: &[(String, String)]) -> Result<(), StoreError> {
+    pub fn record_sync(
+        &mut self,
+        synced: &[(String, Vec<ChangeHash>)],
+        refused: &[(String, String)],
+    ) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         let t = now();
         for (key, heads) in synced {

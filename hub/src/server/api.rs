@@ -114,12 +114,18 @@ impl FromRequestParts<Arc<AppState>> for AuthAgent {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_string())
-            .ok_or_else(|| AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", "缺少身份凭证：请先用注册码注册本采集端"))?;
+            .ok_or_else(|| {
+                AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", "缺少身份凭证：请先用注册码注册本采集端")
+            })?;
         let agent = with_store(state, move |s| Ok(s.agent_by_token(&token)?)).await?;
         match agent {
             None => {
                 tracing::warn!(path = %parts.uri.path(), "无效的采集端令牌");
-                Err(AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", "身份验证失败：令牌无效，请重新注册本采集端"))
+                Err(AppError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "身份验证失败：令牌无效，请重新注册本采集端",
+                ))
             }
             Some(a) if a.revoked => {
                 tracing::warn!(agent = %a.id, "已停用的采集端尝试访问");
@@ -150,7 +156,8 @@ async fn sync(
             AppError::bad_request(format!("读取同步数据失败：{}", e.body_text()))
         }
     })?;
-    let req: SyncRequest = decode(&body).map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_sync_request", e.to_string()))?;
+    let req: SyncRequest =
+        decode(&body).map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_sync_request", e.to_string()))?;
     let department = agent.department.clone();
     let agent_id = agent.id.clone();
     let handled = with_store(&state, move |s| {

@@ -223,7 +223,10 @@ impl HubStore {
             params![code, name, kind_text, now()],
         )?;
         for t in &tables {
-            tx.execute("INSERT OR IGNORE INTO plan (table_id, department, deadline) VALUES (?1, ?2, NULL)", params![t, code])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO plan (table_id, department, deadline) VALUES (?1, ?2, NULL)",
+                params![t, code],
+            )?;
         }
         tx.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'plan_version'", [])?;
         tx.commit()?;
@@ -249,7 +252,13 @@ impl HubStore {
 
     /// Assigns (or, with `assigned = false`, unassigns) a table to a department, with a
     /// deadline (YYYY-MM-DD).
-    pub fn set_assignment(&mut self, table: &str, department: &str, assigned: bool, deadline: Option<&str>) -> Result<(), HubError> {
+    pub fn set_assignment(
+        &mut self,
+        table: &str,
+        department: &str,
+        assigned: bool,
+        deadline: Option<&str>,
+    ) -> Result<(), HubError> {
         let table = self.table(table)?.id.clone();
         self.department(department)?;
         if let Some(d) = deadline
@@ -331,7 +340,10 @@ impl HubStore {
             "INSERT INTO agents (id, department, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, department, agent_name, secrets::sha256_hex(&token), now()],
         )?;
-        tx.execute("UPDATE enroll_codes SET used_at = ?1, agent_id = ?2 WHERE code_hash = ?3", params![now(), id, hash])?;
+        tx.execute(
+            "UPDATE enroll_codes SET used_at = ?1, agent_id = ?2 WHERE code_hash = ?3",
+            params![now(), id, hash],
+        )?;
         tx.commit()?;
         Ok((Agent { id, department, name: agent_name.to_string(), revoked: false }, token))
     }
@@ -351,14 +363,17 @@ impl HubStore {
     pub fn agents(&self) -> Result<Vec<Agent>, HubError> {
         let mut stmt =
             self.conn.prepare("SELECT id, department, name, revoked_at IS NOT NULL FROM agents ORDER BY created_at")?;
-        let rows = stmt.query_map([], |r| Ok(Agent { id: r.get(0)?, department: r.get(1)?, name: r.get(2)?, revoked: r.get(3)? }))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Agent { id: r.get(0)?, department: r.get(1)?, name: r.get(2)?, revoked: r.get(3)? })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn revoke(&mut self, agent_id: &str) -> Result<bool, HubError> {
-        let n = self
-            .conn
-            .execute("UPDATE agents SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL", params![now(), agent_id])?;
+        let n = self.conn.execute(
+            "UPDATE agents SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+            params![now(), agent_id],
+        )?;
         Ok(n == 1)
     }
 
@@ -433,7 +448,8 @@ impl HubStore {
 
     /// Every stored sheet of a table this year, by department.
     pub fn stored_departments(&self, table: &str) -> Result<Vec<String>, HubError> {
-        let mut stmt = self.conn.prepare("SELECT department FROM sheets WHERE table_id = ?1 AND year = ?2 ORDER BY department")?;
+        let mut stmt =
+            self.conn.prepare("SELECT department FROM sheets WHERE table_id = ?1 AND year = ?2 ORDER BY department")?;
         let rows = stmt.query_map(params![table, self.info.year.0], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
