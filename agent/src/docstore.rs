@@ -53,6 +53,8 @@ struct Loaded {
     /// Whether the sheet has a row in `sheets` (a new sheet is first stored as a snapshot).
     stored: bool,
     chunks: usize,
+    /// When it was last used (a counter), for trimming the cache.
+    used: u64,
 }
 
 /// What a transaction wrote for one sheet, applied to the cache once it commits.
@@ -62,10 +64,17 @@ pub struct Written {
     chunks: usize,
 }
 
+impl Written {
+    pub fn id(&self) -> &SheetId {
+        &self.id
+    }
+}
+
 /// Loaded sheets, by id.
 pub struct Docs {
     schema_version: u32,
     loaded: HashMap<SheetId, Loaded>,
+    clock: u64,
 }
 
 /// Heads as stored in `sheets.heads`.
@@ -80,7 +89,7 @@ pub fn parse_heads(json: &str) -> Vec<ChangeHash> {
 
 impl Docs {
     pub fn new(schema_version: u32) -> Docs {
-        Docs { schema_version, loaded: HashMap::new() }
+        Docs { schema_version, loaded: HashMap::new(), clock: 0 }
     }
 
     /// The sheet `id`: from the cache, from disk, or its genesis if never stored.
@@ -91,16 +100,43 @@ impl Docs {
                 conn.prepare("SELECT data FROM chunks WHERE sheet = ?1 ORDER BY kind = 'incremental', id")?;
             let chunks: Vec<Vec<u8>> = stmt.query_map([&key], |r| r.get(0))?.collect::<Result<_, _>>()?;
             let loaded = if chunks.is_empty() {
-                Loaded { sheet: Sheet::genesis(id, self.schema_version), saved: Vec::new(), stored: false, chunks: 0 }
+                Loaded {
+                    sheet: Sheet::genesis(id, self.schema_version),
+                    saved: Vec::new(),
+                    stored: false,
+                    chunks: 0,
+                    used: 0,
+                }
             } else {
                 let mut sheet = Sheet::load_expecting(id, &chunks.concat())
                     .map_err(|e| DocError::Sheet { table: id.table.clone(), source: Box::new(e) })?;
                 let saved = sheet.heads();
-                Loaded { sheet, saved, stored: true, chunks: chunks.len() }
+                Loaded { sheet, saved, stored: true, chunks: chunks.len(), used: 0 }
             };
             self.loaded.insert(id.clone(), loaded);
         }
-        Ok(&mut self.loaded.get_mut(id).expect("loaded above").sheet)
+        self.clock += 1;
+        let loaded = self.loaded.get_mut(id).expect("loaded above");
+        loaded.used = self.clock;
+        Ok(&mut loaded.sheet)
+    }
+
+    /// Keeps at most `max` sheets in memory, dropping the least recently used ones that have
+    /// nothing unsaved (a server with many departments must not hold every sheet forever).
+    pub fn trim(&mut self, max: usize) {
+        if self.loaded.len() <= max {
+            return;
+        }
+        let mut clean: Vec<(u64, SheetId)> = self
+            .loaded
+            .iter_mut()
+            .filter_map(|(id, l)| (l.stored && l.sheet.heads() == l.saved).then(|| (l.used, id.clone())))
+            .collect();
+        clean.sort();
+        let excess = self.loaded.len() - max;
+        for (_, id) in clean.into_iter().take(excess) {
+            self.loaded.remove(&id);
+        }
     }
 
     /// Writes, inside `tx`, the chunks of every sheet in `ids` that changed since it was last

@@ -127,6 +127,9 @@ pub struct HubClient {
     long: reqwest::Client,
     seen: Arc<Mutex<Option<String>>>,
     expected: Option<String>,
+    /// Sync body bytes sent and received by this client and its clones (for status and
+    /// benchmarks).
+    traffic: Arc<(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64)>,
 }
 
 impl HubClient {
@@ -160,7 +163,14 @@ impl HubClient {
             token: token.map(String::from),
             seen,
             expected: pinned.map(String::from),
+            traffic: Arc::default(),
         })
+    }
+
+    /// (bytes sent, bytes received) in sync bodies so far.
+    pub fn traffic(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        (self.traffic.0.load(Ordering::Relaxed), self.traffic.1.load(Ordering::Relaxed))
     }
 
     pub fn url(&self) -> &str {
@@ -243,6 +253,9 @@ impl HubClient {
         let resp = self.check(rb.send().await).await?;
         let bytes = resp.bytes().await.map_err(|e| self.connect_error(e))?;
         let decoded = decode(&bytes).map_err(|e| HubClientError::Protocol(e.to_string()))?;
+        use std::sync::atomic::Ordering;
+        self.traffic.0.fetch_add(sent as u64, Ordering::Relaxed);
+        self.traffic.1.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         Ok((decoded, sent, bytes.len()))
     }
 

@@ -53,10 +53,10 @@ impl Running {
         let info = store.info().clone();
         let enrolled = store.hub()?.is_some();
         let store = Arc::new(Mutex::new(store));
-        let changes = Arc::new(Notify::new());
+        let changes = Arc::new(Changes::default());
         {
             let changes = changes.clone();
-            store.lock().unwrap_or_else(|p| p.into_inner()).on_change(move || changes.notify_one());
+            store.lock().unwrap_or_else(|p| p.into_inner()).on_change(move |ids| changes.add(ids));
         }
         let stop = Arc::new(AtomicBool::new(false));
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -87,6 +87,24 @@ impl Running {
     }
 }
 
+/// Sheets changed locally and not yet pushed, and a signal when there are some.
+#[derive(Default)]
+pub struct Changes {
+    pending: Mutex<std::collections::BTreeSet<caiji_shared::sheet::SheetId>>,
+    notify: Notify,
+}
+
+impl Changes {
+    pub fn add(&self, ids: &[caiji_shared::sheet::SheetId]) {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).extend(ids.iter().cloned());
+        self.notify.notify_one();
+    }
+
+    fn take(&self) -> Vec<caiji_shared::sheet::SheetId> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner())).into_iter().collect()
+    }
+}
+
 /// A delay in [d/2, d): exponential backoff with jitter, so many agents do not retry together.
 fn jittered(d: Duration) -> Duration {
     let mut b = [0u8; 4];
@@ -96,7 +114,7 @@ fn jittered(d: Duration) -> Duration {
 }
 
 /// The background sync loop.
-pub async fn sync_loop(store: Arc<Mutex<Store>>, changes: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+pub async fn sync_loop(store: Arc<Mutex<Store>>, changes: Arc<Changes>, mut stop: watch::Receiver<bool>) {
     let client = match client_for(&store.lock().unwrap_or_else(|p| p.into_inner())) {
         Ok(c) => c,
         Err(e) => {
@@ -113,14 +131,29 @@ pub async fn sync_loop(store: Arc<Mutex<Store>>, changes: Arc<Notify>, mut stop:
     let mut last_error: Option<String> = None;
     loop {
         let waiting = retry_at;
+        // A local change is pushed alone (no summary round); anything else syncs in full.
+        let mut push_only = false;
         tokio::select! {
             _ = stop.changed() => break,
             _ = period.tick(), if waiting.is_none() => {}
-            _ = changes.notified(), if waiting.is_none() => tokio::time::sleep(DEBOUNCE).await,
+            _ = changes.notify.notified(), if waiting.is_none() => {
+                tokio::time::sleep(DEBOUNCE).await;
+                push_only = true;
+            }
             _ = news.notified(), if waiting.is_none() => {}
             _ = tokio::time::sleep_until(waiting.unwrap_or_else(tokio::time::Instant::now)), if waiting.is_some() => {}
         }
-        match sync_once(&store, &client).await {
+        let pending = changes.take();
+        let result = if push_only && !pending.is_empty() {
+            crate::sync::push(&store, &client, &pending).await
+        } else {
+            sync_once(&store, &client).await
+        };
+        if result.is_err() && !pending.is_empty() {
+            // Not pushed: keep them for the next attempt (a full sync covers them anyway).
+            changes.pending.lock().unwrap_or_else(|p| p.into_inner()).extend(pending);
+        }
+        match result {
             Ok(report) => {
                 if last_error.take().is_some() {
                     tracing::info!("已恢复与中心端的同步");

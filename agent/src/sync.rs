@@ -67,6 +67,17 @@ pub async fn sync_once(store: &Arc<Mutex<Store>>, client: &HubClient) -> Result<
     result
 }
 
+/// Pushes local changes of `sheets` without the summary round: after a local edit the agent
+/// knows what changed, so the hub receives just those changes.
+pub async fn push(store: &Arc<Mutex<Store>>, client: &HubClient, sheets: &[SheetId]) -> Result<SyncReport, SyncError> {
+    let mut report = SyncReport { sheets: sheets.len(), ..SyncReport::default() };
+    let result = rounds(store, client, sheets, BTreeMap::new(), &mut report, false).await;
+    if let Err(e) = &result {
+        let _ = lock(store).record_sync_error(&e.to_string());
+    }
+    result.map(|()| report)
+}
+
 async fn exchange(store: &Arc<Mutex<Store>>, client: &HubClient) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let summary = lock(store).summary()?;
@@ -79,15 +90,30 @@ async fn exchange(store: &Arc<Mutex<Store>>, client: &HubClient) -> Result<SyncR
         lock(store).set_plan(&plan)?;
         report.plan_updated = true;
     }
-    let mut refused: BTreeMap<String, String> = resp.refused.into_iter().map(|r| (r.sheet, r.message)).collect();
+    let refused: BTreeMap<String, String> = resp.refused.into_iter().map(|r| (r.sheet, r.message)).collect();
     let sheets: Vec<SheetId> = resp.changed.iter().filter_map(|k| k.parse().ok()).collect();
     report.sheets = sheets.len();
+    rounds(store, client, &sheets, refused, &mut report, true).await?;
+    Ok(report)
+}
+
+/// Exchanges Automerge sync messages for `sheets` until both sides are quiet, then records
+/// the result. With `whole`, sheets not exchanged are recorded as equal to the hub (the
+/// summary round showed them equal).
+async fn rounds(
+    store: &Arc<Mutex<Store>>,
+    client: &HubClient,
+    sheets: &[SheetId],
+    mut refused: BTreeMap<String, String>,
+    report: &mut SyncReport,
+    whole: bool,
+) -> Result<(), SyncError> {
     // Each sheet's sync state lives for this exchange, started from what was stored.
     let mut states: BTreeMap<String, sync::State> = BTreeMap::new();
     let mut outgoing = {
         let mut s = lock(store);
         let mut out = Vec::new();
-        for id in &sheets {
+        for id in sheets {
             let key = id.to_string();
             let mut state = s.sync_state(&key)?.and_then(|b| sync::State::decode(&b).ok()).unwrap_or_default();
             let Some(sheet) = s.sheet_for_sync(id)? else {
@@ -163,13 +189,15 @@ async fn exchange(store: &Arc<Mutex<Store>>, client: &HubClient) -> Result<SyncR
         }
     }
     // Sheets that were already equal count as synced too.
-    for h in s.summary()? {
-        if !states.contains_key(&h.sheet) && !refused.contains_key(&h.sheet) {
-            synced.push((h.sheet.clone(), h.heads.iter().map(|b| automerge::ChangeHash(*b)).collect()));
+    if whole {
+        for h in s.summary()? {
+            if !states.contains_key(&h.sheet) && !refused.contains_key(&h.sheet) {
+                synced.push((h.sheet.clone(), h.heads.iter().map(|b| automerge::ChangeHash(*b)).collect()));
+            }
         }
     }
     let refused: Vec<(String, String)> = refused.into_iter().collect();
     s.record_sync(&synced, &refused)?;
     report.refused = refused;
-    Ok(report)
+    Ok(())
 }

@@ -87,6 +87,9 @@ pub struct AgentInfo {
     pub collector: String,
 }
 
+/// Told which sheets a committed local write changed.
+type ChangeHook = Box<dyn Fn(&[SheetId]) + Send>;
+
 /// An open data directory. Only one process may hold it at a time.
 pub struct Store {
     dir: PathBuf,
@@ -100,8 +103,9 @@ pub struct Store {
     actors: HashMap<String, ActorId>,
     /// Opened with `open_read_only`: writes are refused.
     read_only: bool,
-    /// Called after every committed local write (background sync pushes soon after).
-    on_change: Option<Box<dyn Fn() + Send>>,
+    /// Called with the changed sheets after every committed local write (background sync
+    /// pushes them soon after).
+    on_change: Option<ChangeHook>,
 }
 
 impl Store {
@@ -323,16 +327,18 @@ impl Store {
         }
         extra(&tx)?;
         tx.commit()?;
-        let changed = !written.is_empty();
+        let changed: Vec<SheetId> = written.iter().map(|w| w.id().clone()).collect();
         self.docs.committed(written);
-        if changed && let Some(f) = &self.on_change {
-            f();
+        if !changed.is_empty()
+            && let Some(f) = &self.on_change
+        {
+            f(&changed);
         }
         Ok(())
     }
 
-    /// Registers a callback run after every committed local write.
-    pub fn on_change(&mut self, f: impl Fn() + Send + 'static) {
+    /// Registers a callback run with the changed sheets after every committed local write.
+    pub fn on_change(&mut self, f: impl Fn(&[SheetId]) + Send + 'static) {
         self.on_change = Some(Box::new(f));
     }
 

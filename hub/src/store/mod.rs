@@ -22,6 +22,9 @@ use crate::secrets;
 
 pub const DB_FILE: &str = "caiji-hub.db";
 
+/// Sheets the hub keeps loaded in memory; others are re-read from disk when needed.
+const CACHED_SHEETS: usize = 64;
+
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     #[error("数据目录 {0} 已经初始化过")]
@@ -437,6 +440,7 @@ impl HubStore {
         match result {
             Ok(written) => {
                 self.docs.committed(written);
+                self.docs.trim(CACHED_SHEETS);
                 Ok(())
             }
             Err(e) => {
