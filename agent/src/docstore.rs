@@ -41,6 +41,8 @@ CREATE INDEX chunks_by_sheet ON chunks(sheet, id);
 pub enum DocError {
     #[error("数据库出错：{0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("数据库由更新版本的 caiji 创建（版本 {0}），请升级 caiji")]
+    TooNew(i64),
     #[error("表「{table}」的数据无法读取：{source}")]
     Sheet { table: String, source: Box<SheetError> },
 }
@@ -75,6 +77,41 @@ pub struct Docs {
     schema_version: u32,
     loaded: HashMap<SheetId, Loaded>,
     clock: u64,
+}
+
+/// Opens (creating if needed) a SQLite database the way both stores use it — WAL,
+/// `synchronous=FULL` (a committed transaction survives a power cut), foreign keys — and
+/// applies the `migrations` not yet applied, each in one transaction, recording the count in
+/// `PRAGMA user_version`.
+pub fn connect(path: &std::path::Path, migrations: &[&[&str]]) -> Result<Connection, DocError> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > migrations.len() as i64 {
+        return Err(DocError::TooNew(version));
+    }
+    for (i, scripts) in migrations.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        for sql in *scripts {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(conn)
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A department code: ASCII lower-case letters, digits and "-", at most 32 characters.
+pub fn valid_code(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// Heads as stored in `sheets.heads`.

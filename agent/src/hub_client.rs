@@ -6,11 +6,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use caiji_shared::sync::{AgentPlan, SyncRequest, SyncResponse, decode, encode};
+pub use caiji_shared::sync::Enrolled;
+use caiji_shared::sync::{
+    AgentPlan, EnrollRequest, ErrorBody, EventVersion, SyncRequest, SyncResponse, decode, encode,
+};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 const MISMATCH: &str = "caiji: certificate fingerprint mismatch";
@@ -92,30 +94,6 @@ impl ServerCertVerifier for Pinned {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
     }
-}
-
-/// The hub's answer to an enrollment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Enrolled {
-    pub agent_id: String,
-    pub token: String,
-    pub school: String,
-    pub department: String,
-    pub department_name: String,
-    pub teaching: bool,
-    pub year: i32,
-    pub edition: String,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: String,
-    message: String,
-}
-
-#[derive(Deserialize)]
-struct EventVersion {
-    version: u64,
 }
 
 /// A connection to one hub.
@@ -231,7 +209,7 @@ impl HubClient {
 
     /// Redeems an enrollment code.
     pub async fn enroll(&self, code: &str, agent_name: &str) -> Result<Enrolled, HubClientError> {
-        let body = serde_json::json!({ "code": code, "agent_name": agent_name });
+        let body = EnrollRequest { code: code.to_string(), agent_name: agent_name.to_string() };
         let resp = self.check(self.http.post(format!("{}/api/enroll", self.url)).json(&body).send().await).await?;
         resp.json().await.map_err(|e| HubClientError::Protocol(e.to_string()))
     }

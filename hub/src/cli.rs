@@ -4,9 +4,10 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use caiji_agent::cli::Kind;
 use caiji_shared::AcademicYear;
 use caiji_shared::catalog::DepartmentKind;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::store::{HubError, HubInfo, HubStore};
 
@@ -19,14 +20,6 @@ pub struct Cli {
     pub data: PathBuf,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Kind {
-    /// 处室
-    Office,
-    /// 系部
-    Teaching,
 }
 
 #[derive(Debug, Subcommand)]

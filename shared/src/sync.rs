@@ -93,6 +93,41 @@ pub struct PlannedTable {
     pub deadline: Option<String>,
 }
 
+/// Every HTTP error of the hub: a stable code and a Chinese message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+/// `POST /api/enroll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    pub code: String,
+    /// A name for the machine, e.g. 计算机系-办公室电脑.
+    pub agent_name: String,
+}
+
+/// The hub's answer to an enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolled {
+    pub agent_id: String,
+    /// The long-lived token; shown once, kept by the hub only as a hash.
+    pub token: String,
+    pub school: String,
+    pub department: String,
+    pub department_name: String,
+    pub teaching: bool,
+    pub year: i32,
+    pub edition: String,
+}
+
+/// `GET /api/agent/events`: the newest event version for this agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventVersion {
+    pub version: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

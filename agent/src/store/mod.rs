@@ -57,6 +57,7 @@ impl From<DocError> for StoreError {
     fn from(e: DocError) -> Self {
         match e {
             DocError::Sqlite(e) => StoreError::Sqlite(e),
+            DocError::TooNew(v) => StoreError::TooNew(v),
             DocError::Sheet { table, source } => StoreError::Sheet { table, source },
         }
     }
@@ -111,7 +112,7 @@ pub struct Store {
 impl Store {
     /// Creates a data directory for a department's agent.
     pub fn init(dir: &Path, info: &AgentInfo) -> Result<Store, StoreError> {
-        if !valid_code(&info.department) {
+        if !crate::docstore::valid_code(&info.department) {
             return Err(StoreError::BadDepartment(info.department.clone()));
         }
         std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
@@ -384,10 +385,6 @@ impl Writer<'_> {
     }
 }
 
-fn valid_code(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 fn kind_text(k: DepartmentKind) -> &'static str {
     match k {
         DepartmentKind::Office => "office",
@@ -411,35 +408,12 @@ fn lock(dir: &Path) -> Result<File, StoreError> {
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    migrate(&mut conn)?;
-    Ok(conn)
-}
-
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let latest = migrations::MIGRATIONS.len() as i64;
-    if version > latest {
-        return Err(StoreError::TooNew(version));
-    }
-    for (i, scripts) in migrations::MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
-        for sql in *scripts {
-            tx.execute_batch(sql)?;
-        }
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
+    Ok(crate::docstore::connect(path, migrations::MIGRATIONS)?)
 }
 
 /// Unix seconds now.
 pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    crate::docstore::now()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use caiji_shared::sync::{AgentPlan, MAX_BODY, SyncRequest, decode, encode};
+use caiji_shared::sync::{AgentPlan, EnrollRequest, Enrolled, EventVersion, MAX_BODY, SyncRequest, decode, encode};
 use serde::{Deserialize, Serialize};
 
 use super::{AppError, AppState};
@@ -56,30 +56,10 @@ async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Health>, AppE
     .await
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EnrollRequest {
-    pub code: String,
-    /// A name for the machine, e.g. 计算机系-办公室电脑.
-    pub agent_name: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EnrollResponse {
-    pub agent_id: String,
-    /// The long-lived token; shown once, stored by the hub only as a hash.
-    pub token: String,
-    pub school: String,
-    pub department: String,
-    pub department_name: String,
-    pub teaching: bool,
-    pub year: i32,
-    pub edition: String,
-}
-
 async fn enroll(
     State(state): State<Arc<AppState>>,
     body: Result<Json<EnrollRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<EnrollResponse>, AppError> {
+) -> Result<Json<Enrolled>, AppError> {
     let Json(req) = body.map_err(|e| AppError::bad_request(format!("请求格式错误：{}", e.body_text())))?;
     let name = req.agent_name.trim().chars().take(60).collect::<String>();
     with_store(&state, move |s| {
@@ -87,7 +67,7 @@ async fn enroll(
         let dept = s.department(&agent.department)?;
         s.audit(&format!("agent:{}", agent.id), "enrolled", &format!("{} {}", agent.department, agent.name))?;
         tracing::info!(agent = %agent.id, department = %agent.department, "新的采集端已注册");
-        Ok(Json(EnrollResponse {
+        Ok(Json(Enrolled {
             agent_id: agent.id,
             token,
             school: s.info().school.clone(),
@@ -181,11 +161,6 @@ struct Since {
     /// Seconds to wait at most (default 25, at most 60).
     #[serde(default)]
     wait: Option<u64>,
-}
-
-#[derive(Serialize, Deserialize)]
-pub struct EventVersion {
-    pub version: u64,
 }
 
 async fn events(

@@ -17,7 +17,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-pub use api::{EnrollRequest, EnrollResponse, router};
+pub use api::router;
 pub use error::AppError;
 pub use events::Events;
 

@@ -59,6 +59,7 @@ impl From<DocError> for HubError {
     fn from(e: DocError) -> Self {
         match e {
             DocError::Sqlite(e) => HubError::Sqlite(e),
+            DocError::TooNew(v) => HubError::TooNew(v),
             DocError::Sheet { table, source } => HubError::Sheet { table, source },
         }
     }
@@ -96,34 +97,11 @@ pub struct HubStore {
     pub(crate) docs: Docs,
 }
 
-fn valid_code(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
+pub use caiji_agent::docstore::now;
+use caiji_agent::docstore::valid_code;
 
 fn connect(path: &Path) -> Result<Connection, HubError> {
-    let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let latest = migrations::MIGRATIONS.len() as i64;
-    if version > latest {
-        return Err(HubError::TooNew(version));
-    }
-    for (i, scripts) in migrations::MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
-        for sql in *scripts {
-            tx.execute_batch(sql)?;
-        }
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
-    }
-    Ok(conn)
+    Ok(caiji_agent::docstore::connect(path, migrations::MIGRATIONS)?)
 }
 
 impl HubStore {
