@@ -120,12 +120,13 @@ impl HubClient {
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let verifier =
                 Arc::new(Pinned { expected: pinned.map(String::from), seen: seen.clone(), provider: provider.clone() });
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
+            let mut tls = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(|e| HubClientError::Protocol(e.to_string()))?
                 .dangerous()
                 .with_custom_certificate_verifier(verifier)
                 .with_no_client_auth();
+            tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
             reqwest::Client::builder()
                 .use_preconfigured_tls(tls)
                 .connect_timeout(Duration::from_secs(10))
