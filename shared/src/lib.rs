@@ -5,7 +5,8 @@
 //! - [`sheet`]: a department's sheet as an Automerge document;
 //! - [`sync`]: the wire types of agent ↔ hub sync;
 //! - [`period`]: academic years and statistical periods;
-//! - [`value`]: the typed value of one cell.
+//! - [`value`]: the typed value of one cell;
+//! - [`workflow`]: the review workflow of a sheet, as a state machine.
 //!
 //! Architecture invariant: this crate does no IO — no files, no network, no clock, no async
 //! runtime, no SQLite. Time and randomness come in as arguments (row ids, commit times), so
@@ -18,6 +19,7 @@ pub mod sheet;
 pub mod sync;
 pub mod validate;
 pub mod value;
+pub mod workflow;
 
 pub use catalog::{Catalog, Edition, Field, FieldType, Severity, Table};
 pub use period::{AcademicYear, Period};
