@@ -210,7 +210,18 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Sync => crate::cmd_sync::sync(&data),
         Command::Status => crate::cmd_sync::status(&data),
         command => {
-            let mut store = crate::store::Store::open(&data)?;
+            // Commands that only read open the store read-only, so they work beside `serve`.
+            let reads = matches!(
+                command,
+                Command::Tables { .. }
+                    | Command::Export { .. }
+                    | Command::Rows { .. }
+                    | Command::Show { .. }
+                    | Command::Validate { .. }
+                    | Command::History { .. }
+            );
+            let mut store =
+                if reads { crate::store::Store::open_read_only(&data)? } else { crate::store::Store::open(&data)? };
             let user = user.unwrap_or_else(|| store.info().collector.clone());
             match command {
                 Command::Tables { all } => cmd::tables(&mut store, all),

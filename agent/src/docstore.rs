@@ -226,6 +226,11 @@ impl Docs {
         }
     }
 
+    /// Drops every sheet from the cache (after a panic left them in an unknown state).
+    pub fn clear(&mut self) {
+        self.loaded.clear();
+    }
+
     /// Drops sheets from the cache (after a failed transaction: they are re-read from disk).
     pub fn evict(&mut self, ids: &[SheetId]) {
         for id in ids {

@@ -78,9 +78,11 @@ fn drop_folder_imports_settled_files_once() {
     let inbox = a.data().join("inbox");
     let child = serve(&a);
 
-    // While serve runs, another process is refused, with a message that says why.
-    let (ok, _, err) = a.run(&["tables"]);
+    // While serve runs, another writer is refused, with a message that says why; readers work.
+    let (ok, _, err) = a.run(&["add", "A6-1-1", "教工号=X1", "姓名=某"]);
     assert!(!ok && err.contains("另一个 caiji-agent 进程"), "{err}");
+    assert!(a.ok(&["tables"]).contains("A6-1-1"));
+    assert!(a.ok(&["status"]).contains("尚未注册到中心端"));
 
     // A CSV copied in two parts with a pause: imported once, whole.
     let mut rows = String::from("序号,教工号,姓名,性别,民族,学历,出生日期,所属系部,是否专业教师\n");

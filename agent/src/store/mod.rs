@@ -211,8 +211,14 @@ impl Store {
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version != migrations::MIGRATIONS.len() as i64 {
+        let latest = migrations::MIGRATIONS.len() as i64;
+        if version > latest {
             return Err(StoreError::TooNew(version));
+        }
+        if version < latest {
+            // Not migrated yet: only a writer may do that.
+            drop(conn);
+            return Self::open(dir);
         }
         let mut store = Self::from_conn(dir, conn, None)?;
         store.read_only = true;

@@ -35,7 +35,18 @@ async fn with_store<T: Send + 'static>(
 ) -> Result<T, AppError> {
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        let mut store = state.store.lock().map_err(|_| AppError::internal("存储锁异常", "poisoned"))?;
+        let mut store = match state.store.lock() {
+            Ok(guard) => guard,
+            // A request panicked while holding the store: what it held in memory is suspect,
+            // what is on disk is not (its transaction never committed). Reload from disk.
+            Err(poisoned) => {
+                tracing::error!("a request failed while holding the store; reloading sheets from disk");
+                let mut guard = poisoned.into_inner();
+                guard.docs.clear();
+                state.store.clear_poison();
+                guard
+            }
+        };
         f(&mut store)
     })
     .await
