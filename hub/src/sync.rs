@@ -162,3 +162,112 @@ pub fn handle(store: &mut HubStore, agent: &Agent, req: SyncRequest) -> Result<H
     })?;
     Ok(Handled { response, changed })
 }
+
+#[cfg(test)]
+mod tests {
+    use automerge::sync::{self, SyncDoc};
+    use caiji_shared::catalog::DepartmentKind;
+    use caiji_shared::sheet::{Edit, RowId, Sheet, SheetId};
+    use caiji_shared::sync::{SheetHeads, SheetMessage, SyncRequest};
+    use caiji_shared::{AcademicYear, Value};
+
+    use super::handle;
+    use crate::store::tests::info;
+    use crate::store::{Agent, HubError, HubStore};
+
+    fn setup() -> (tempfile::TempDir, HubStore, Agent) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = HubStore::init(dir.path(), &info(), "admin", "password-123").unwrap();
+        s.add_department("jsjx", "计算机系", DepartmentKind::Teaching).unwrap();
+        let code = s.new_enroll_code("jsjx", 1).unwrap();
+        let (agent, _) = s.enroll(&code, "pc").unwrap();
+        (dir, s, agent)
+    }
+
+    fn id() -> SheetId {
+        SheetId::new("2016", AcademicYear(2025), "A6-1-1", "jsjx")
+    }
+
+    /// Runs the sync exchange of `local` with the hub until quiet or refused; returns the
+    /// refusal codes.
+    fn exchange(hub: &mut HubStore, agent: &Agent, local: &mut Sheet) -> Vec<String> {
+        let mut state = sync::State::new();
+        for _ in 0..8 {
+            let Some(m) = local.doc_mut().sync().generate_sync_message(&mut state) else { break };
+            let req = SyncRequest {
+                summary: None,
+                messages: vec![SheetMessage { sheet: id().to_string(), message: m.encode() }],
+            };
+            let handled = handle(hub, agent, req).unwrap();
+            if !handled.response.refused.is_empty() {
+                return handled.response.refused.into_iter().map(|r| r.code).collect();
+            }
+            for reply in handled.response.messages {
+                local
+                    .doc_mut()
+                    .sync()
+                    .receive_sync_message(&mut state, sync::Message::decode(&reply.message).unwrap())
+                    .unwrap();
+            }
+        }
+        Vec::new()
+    }
+
+    #[test]
+    fn rows_from_an_agent_are_stored_and_summaries_compare_heads() {
+        let (_dir, mut hub, agent) = setup();
+        let mut local = Sheet::genesis(&id(), 1);
+        local
+            .add_row(Edit { user: "u", time: 1 }, &RowId::v7(1, [1; 10]), &[("emp_no".into(), Value::from("T1"))])
+            .unwrap();
+        assert!(exchange(&mut hub, &agent, &mut local).is_empty());
+        assert_eq!(hub.sheet(&id()).unwrap().live_rows().len(), 1);
+        let same = SheetHeads { sheet: id().to_string(), heads: local.heads_raw() };
+        let req = SyncRequest { summary: Some(vec![same]), messages: vec![] };
+        assert!(handle(&mut hub, &agent, req).unwrap().response.changed.is_empty(), "equal heads: nothing to do");
+        let stale = SheetHeads { sheet: id().to_string(), heads: vec![] };
+        let req = SyncRequest { summary: Some(vec![stale]), messages: vec![] };
+        assert_eq!(handle(&mut hub, &agent, req).unwrap().response.changed, vec![id().to_string()]);
+    }
+
+    #[test]
+    fn a_foreign_genesis_is_refused_and_nothing_is_stored() {
+        let (_dir, mut hub, agent) = setup();
+        let mut good = Sheet::genesis(&id(), 1);
+        good.add_row(Edit { user: "u", time: 1 }, &RowId::v7(1, [1; 10]), &[("emp_no".into(), Value::from("T1"))])
+            .unwrap();
+        assert!(exchange(&mut hub, &agent, &mut good).is_empty());
+        let before = hub.sheet(&id()).unwrap().save();
+        // A document with the same content made with its own actor: a different history.
+        let mut foreign = automerge::AutoCommit::new();
+        {
+            use automerge::transaction::Transactable;
+            for (k, v) in [("caiji", "sheet"), ("edition", "2016"), ("table", "A6-1-1"), ("department", "jsjx")] {
+                foreign.put(automerge::ROOT, k, v).unwrap();
+            }
+            foreign.put(automerge::ROOT, "year", 2025).unwrap();
+            foreign.put(automerge::ROOT, "schema_version", 1).unwrap();
+            foreign.put_object(automerge::ROOT, "rows", automerge::ObjType::Map).unwrap();
+        }
+        let mut foreign = Sheet::load(&foreign.save()).unwrap();
+        assert_eq!(exchange(&mut hub, &agent, &mut foreign), ["doc_rejected"]);
+        assert_eq!(hub.sheet(&id()).unwrap().save(), before, "memory reloaded from disk");
+        let mut reopened = HubStore::open(hub.dir()).unwrap();
+        assert_eq!(reopened.sheet(&id()).unwrap().live_rows().len(), 1);
+    }
+
+    #[test]
+    fn another_department_is_forbidden_and_other_years_refused() {
+        let (_dir, mut hub, agent) = setup();
+        let other = SheetHeads { sheet: "2016/2025/A6-1-1/jwc".into(), heads: vec![] };
+        let err = handle(&mut hub, &agent, SyncRequest { summary: Some(vec![other]), messages: vec![] }).err().unwrap();
+        assert!(matches!(err, HubError::Forbidden(_)), "{err}");
+        let old_year = SheetHeads { sheet: "2016/2024/A6-1-1/jsjx".into(), heads: vec![] };
+        let bad_table = SheetHeads { sheet: "2016/2025/Z9/jsjx".into(), heads: vec![] };
+        let handled =
+            handle(&mut hub, &agent, SyncRequest { summary: Some(vec![old_year, bad_table]), messages: vec![] })
+                .unwrap();
+        let codes: Vec<&str> = handled.response.refused.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(codes, ["year_not_open", "no_such_table"]);
+    }
+}

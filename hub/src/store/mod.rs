@@ -438,4 +438,4 @@ impl HubStore {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
