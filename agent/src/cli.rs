@@ -5,10 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::cmd;
+use caiji_shared::workflow::Action;
+
 use crate::export::ExportError;
 use crate::import::ImportError;
 use crate::store::StoreError;
+use crate::{cmd, cmd_workflow};
 
 /// caiji 采集 — 部门数据采集端
 #[derive(Debug, Parser)]
@@ -35,6 +37,14 @@ pub enum Kind {
     Office,
     /// 系部
     Teaching,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgentRole {
+    /// 数据采集人
+    Collector,
+    /// 部门负责人
+    DeptHead,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +168,44 @@ pub enum Command {
     },
     /// 立即与中心端同步一次
     Sync,
+    /// 添加采集端用户（数据采集人或部门负责人）
+    UserAdd {
+        name: String,
+        #[arg(long, value_enum)]
+        role: AgentRole,
+        /// 密码（也可用环境变量 CAIJI_PASSWORD）
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// 提交部门审核（数据采集人）；有错误时不能提交
+    Submit {
+        table: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// 部门负责人审核通过并报送平台管理办公室
+    Approve {
+        table: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// 部门负责人退回给数据采集人（须填写原因）
+    Return {
+        table: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// 查看退回原因和批注（可指定表号）
+    Comments { table: Option<String> },
+    /// 把一条批注标记为已处理
+    Resolve {
+        /// 批注编号（见 comments）
+        id: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
     /// 查看与中心端的同步状态（serve 运行时也可使用）
     Status,
     /// 在后台运行：自动导入放入 inbox 文件夹的文件，并自动与中心端同步
@@ -219,6 +267,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
                     | Command::Show { .. }
                     | Command::Validate { .. }
                     | Command::History { .. }
+                    | Command::Comments { .. }
             );
             let mut store =
                 if reads { crate::store::Store::open_read_only(&data)? } else { crate::store::Store::open(&data)? };
@@ -237,6 +286,24 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
                 Command::Restore { table, row } => cmd::delete(&mut store, &user, &table, &row, false),
                 Command::Validate { table } => cmd::validate(&mut store, table),
                 Command::History { table, row, field } => cmd::history(&mut store, &table, &row, &field),
+                Command::UserAdd { name, role, password } => {
+                    let role = match role {
+                        AgentRole::Collector => caiji_shared::workflow::Role::Collector,
+                        AgentRole::DeptHead => caiji_shared::workflow::Role::DeptHead,
+                    };
+                    cmd_workflow::user_add(&mut store, &name, role, &password)
+                }
+                Command::Submit { table, password } => {
+                    cmd_workflow::act(&mut store, &user, password.as_deref(), &table, Action::Submit, None)
+                }
+                Command::Approve { table, password } => {
+                    cmd_workflow::act(&mut store, &user, password.as_deref(), &table, Action::DeptApprove, None)
+                }
+                Command::Return { table, reason, password } => {
+                    cmd_workflow::act(&mut store, &user, password.as_deref(), &table, Action::DeptReturn, Some(reason))
+                }
+                Command::Comments { table } => cmd_workflow::comments(&mut store, table),
+                Command::Resolve { id, password } => cmd_workflow::resolve(&mut store, &user, password.as_deref(), &id),
                 Command::Init { .. }
                 | Command::Catalog { .. }
                 | Command::Serve

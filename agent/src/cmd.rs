@@ -131,14 +131,16 @@ pub fn tables(store: &mut Store, all: bool) -> Result<String, CliError> {
             (true, _) => "有错误",
         };
         let mark = if in_plan { "" } else { "（非本部门默认）" };
+        let flow = store.sheet_state(&t.id)?;
         let _ = writeln!(
             out,
-            "{}{}{}{}{}{status}{mark}",
+            "{}{}{}{}{}{}{status}{mark}",
             pad(&t.id, 10),
             pad(&t.name, 32),
             rpad(&rows.len().to_string(), 7),
             rpad(&tally.errors.to_string(), 7),
-            rpad(&tally.warnings.to_string(), 7)
+            rpad(&tally.warnings.to_string(), 7),
+            pad(flow.label(), 12)
         );
     }
     Ok(out)

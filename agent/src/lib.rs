@@ -9,11 +9,13 @@
 pub mod cli;
 pub mod cmd;
 pub mod cmd_sync;
+pub mod cmd_workflow;
 pub mod docstore;
 pub mod export;
 pub mod hub_client;
 pub mod import;
 pub mod inbox;
+pub mod secrets;
 pub mod serve;
 pub mod store;
 pub mod sync;

@@ -80,8 +80,13 @@ pub async fn push(store: &Arc<Mutex<Store>>, client: &HubClient, sheets: &[Sheet
 
 async fn exchange(store: &Arc<Mutex<Store>>, client: &HubClient) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
-    let summary = lock(store).summary()?;
-    let (resp, sent, received) = client.sync(&SyncRequest { summary: Some(summary), messages: vec![] }).await?;
+    let (summary, records, since) = {
+        let s = lock(store);
+        (s.summary()?, s.pending_records()?, s.records_since()?)
+    };
+    let req = SyncRequest { summary: Some(summary), messages: vec![], records, records_since: Some(since) };
+    let (resp, sent, received) = client.sync(&req).await?;
+    lock(store).store_hub_records(&resp.records)?;
     report.rounds = 1;
     report.bytes_sent += sent;
     report.bytes_received += received;
@@ -127,11 +132,22 @@ async fn rounds(
         }
         out
     };
-    while !outgoing.is_empty() {
+    // Workflow records written here since the last sync go with the first request (a push
+    // after a submission carries it at once).
+    let mut records = if whole { Vec::new() } else { lock(store).pending_records()? };
+    let since = lock(store).records_since()?;
+    while !outgoing.is_empty() || !records.is_empty() {
         if report.rounds >= MAX_ROUNDS {
             return Err(SyncError::TooManyRounds(MAX_ROUNDS));
         }
-        let (resp, sent, received) = client.sync(&SyncRequest { summary: None, messages: outgoing }).await?;
+        let req = SyncRequest {
+            summary: None,
+            messages: outgoing,
+            records: std::mem::take(&mut records),
+            records_since: (!whole).then_some(since),
+        };
+        let (resp, sent, received) = client.sync(&req).await?;
+        lock(store).store_hub_records(&resp.records)?;
         report.rounds += 1;
         report.bytes_sent += sent;
         report.bytes_received += received;

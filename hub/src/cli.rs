@@ -95,6 +95,23 @@ pub enum Command {
     },
     /// 列出官方报表目录
     Catalog,
+    /// 添加中心端用户：审核员、管理员、院长办公会审定人、只读的部门负责人
+    UserAdd {
+        name: String,
+        /// reviewer（审核员）、admin（管理员）、approver（审定人）、dept_viewer（部门负责人，只读）
+        #[arg(long)]
+        role: String,
+        /// 部门（dept_viewer 必填）
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// 审核：各部门各表的状态、查看报送内容、退回或通过
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
     /// 在本机临时目录中启动演示：中心端和三个采集端，带示例数据
     Demo {
         /// 中心端监听地址（默认随机端口）
@@ -131,6 +148,40 @@ pub enum PlanCommand {
         deadline: Option<String>,
         #[arg(long)]
         remove: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// 各部门各表的流程状态
+    List {
+        #[arg(long)]
+        department: Option<String>,
+    },
+    /// 查看一张表的报送：版本、问题、与上次报送的差异、批注
+    Show {
+        table: String,
+        #[arg(long)]
+        department: String,
+    },
+    /// 审核操作：open（开始审核）、return（退回，须填原因）、accept（通过）
+    Act {
+        table: String,
+        #[arg(long)]
+        department: String,
+        /// open、return 或 accept
+        #[arg(long)]
+        action: String,
+        /// 操作人
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long)]
+        reason: Option<String>,
+        /// 批注：行:字段:内容（行可写唯一标识如教工号，或行号），可多次指定
+        #[arg(long = "comment")]
+        comments: Vec<String>,
     },
 }
 
@@ -292,6 +343,46 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
             Ok(out)
         }
         Command::Catalog => crate::catalog_text().map_err(|e| CliError::Usage(e.to_string())),
+        Command::UserAdd { name, role, department, password } => {
+            let mut store = HubStore::open(&data)?;
+            let r = crate::store::OfficeRole::parse(&role).ok_or_else(|| {
+                CliError::Usage(format!("角色「{role}」无效：应为 reviewer、admin、approver 或 dept_viewer"))
+            })?;
+            if r == crate::store::OfficeRole::DeptViewer && department.is_none() {
+                return Err(CliError::Usage("部门负责人（dept_viewer）须用 --department 指定部门".into()));
+            }
+            store.add_user(&name, r, department.as_deref(), &password)?;
+            Ok(format!("已添加用户 {name}（{role}）\n"))
+        }
+        Command::Review { command } => {
+            let mut store = HubStore::open(&data)?;
+            let sheet_id =
+                |store: &HubStore, table: &str, department: &str| -> Result<caiji_shared::sheet::SheetId, CliError> {
+                    let t = store.table(table)?.id.clone();
+                    store.department(department)?;
+                    Ok(caiji_shared::sheet::SheetId::new(&store.info().edition, store.info().year, &t, department))
+                };
+            match command {
+                ReviewCommand::List { department } => Ok(crate::review::list(&store, department.as_deref())?),
+                ReviewCommand::Show { table, department } => {
+                    let id = sheet_id(&store, &table, &department)?;
+                    Ok(crate::review::show(&mut store, &id)?)
+                }
+                ReviewCommand::Act { table, department, action, user, password, reason, comments } => {
+                    let action = match action.as_str() {
+                        "open" => caiji_shared::workflow::Action::Open,
+                        "return" => caiji_shared::workflow::Action::Return,
+                        "accept" => caiji_shared::workflow::Action::Accept,
+                        other => {
+                            return Err(CliError::Usage(format!("操作「{other}」无效：应为 open、return 或 accept")));
+                        }
+                    };
+                    let user = store.sign_in(&user, &password)?;
+                    let id = sheet_id(&store, &table, &department)?;
+                    Ok(crate::review::act(&mut store, &user, &id, action, reason.as_deref(), &comments)?)
+                }
+            }
+        }
         Command::Demo { listen } => crate::demo::run(listen),
     }
 }

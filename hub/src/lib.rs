@@ -4,7 +4,8 @@
 
 pub mod cli;
 pub mod demo;
-pub mod secrets;
+pub mod review;
+pub use caiji_agent::secrets;
 pub mod server;
 pub mod store;
 pub mod sync;

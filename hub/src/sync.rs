@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use automerge::sync::{self, SyncDoc};
 use caiji_shared::sheet::SheetId;
 use caiji_shared::sync::{MAX_SHEETS, SheetMessage, SheetRefusal, SyncRequest, SyncResponse};
+use caiji_shared::workflow::{Action, RecordKind, Role};
 use rusqlite::{OptionalExtension, params};
 
 use crate::store::{Agent, HubError, HubStore};
@@ -64,7 +65,13 @@ pub fn handle(store: &mut HubStore, agent: &Agent, req: SyncRequest) -> Result<H
         return Err(HubError::Invalid(format!("一次同步最多 {MAX_SHEETS} 张表")));
     }
     // An honest agent never names another department's sheet: refuse the whole request.
-    let keys = req.summary.iter().flatten().map(|h| &h.sheet).chain(req.messages.iter().map(|m| &m.sheet));
+    let keys = req
+        .summary
+        .iter()
+        .flatten()
+        .map(|h| &h.sheet)
+        .chain(req.messages.iter().map(|m| &m.sheet))
+        .chain(req.records.iter().map(|r| &r.sheet));
     for key in keys {
         if let Ok(id) = key.parse::<SheetId>()
             && id.department != agent.department
@@ -160,7 +167,53 @@ pub fn handle(store: &mut HubStore, agent: &Agent, req: SyncRequest) -> Result<H
         }
         Ok(())
     })?;
+    // Workflow records after the data, so a submission's version is on the hub to check.
+    let mut taken = Vec::new();
+    for record in req.records {
+        let Ok(id) = record.sheet.parse::<SheetId>() else { continue };
+        let mut errors = None;
+        let mut refuse = None;
+        if let RecordKind::Event(e) = &record.kind {
+            if !matches!(e.role, Role::Collector | Role::DeptHead) {
+                tracing::warn!(agent = %agent.id, sheet = %record.sheet, "采集端试图记录中心端的审核操作");
+                refuse = Some("采集端不能记录平台管理办公室或院长办公会的操作".to_string());
+            } else if matches!(e.action, Action::Submit | Action::DeptApprove) {
+                errors = errors_at(store, &id, &e.heads)?;
+            }
+        }
+        taken.push(store.take_record(record, &format!("agent:{}", agent.id), errors, refuse)?);
+    }
+    if !taken.is_empty() {
+        response.changed_records = true;
+    }
+    response.records = match req.records_since {
+        Some(since) => store.department_records(&agent.department, since)?,
+        None => taken,
+    };
     Ok(Handled { response, changed })
+}
+
+/// Validation errors of a sheet at the version a submission names, when the hub has it.
+fn errors_at(store: &mut HubStore, id: &SheetId, heads: &[String]) -> Result<Option<usize>, HubError> {
+    let hashes: Vec<automerge::ChangeHash> = heads.iter().filter_map(|h| h.parse().ok()).collect();
+    if hashes.is_empty() || hashes.len() != heads.len() {
+        return Ok(None);
+    }
+    let edition = store.edition().clone();
+    let Some(table) = edition.table(&id.table) else { return Ok(None) };
+    let period = store.info().year.period(table.period);
+    let sheet = store.sheet(id)?;
+    if hashes.iter().any(|h| sheet.doc_mut().get_change_by_hash(h).is_none()) {
+        return Ok(None);
+    }
+    let rows = sheet.live_rows_at(&hashes);
+    let data: Vec<caiji_shared::validate::RowData> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| caiji_shared::validate::RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells })
+        .collect();
+    let findings = caiji_shared::validate::check_sheet(&edition, table, period, None, &data);
+    Ok(Some(findings.iter().filter(|f| f.is_error()).count()))
 }
 
 #[cfg(test)]
@@ -195,8 +248,8 @@ mod tests {
         for _ in 0..8 {
             let Some(m) = local.doc_mut().sync().generate_sync_message(&mut state) else { break };
             let req = SyncRequest {
-                summary: None,
                 messages: vec![SheetMessage { sheet: id().to_string(), message: m.encode() }],
+                ..SyncRequest::default()
             };
             let handled = handle(hub, agent, req).unwrap();
             if !handled.response.refused.is_empty() {
@@ -223,10 +276,10 @@ mod tests {
         assert!(exchange(&mut hub, &agent, &mut local).is_empty());
         assert_eq!(hub.sheet(&id()).unwrap().live_rows().len(), 1);
         let same = SheetHeads { sheet: id().to_string(), heads: local.heads_raw() };
-        let req = SyncRequest { summary: Some(vec![same]), messages: vec![] };
+        let req = SyncRequest { summary: Some(vec![same]), ..SyncRequest::default() };
         assert!(handle(&mut hub, &agent, req).unwrap().response.changed.is_empty(), "equal heads: nothing to do");
         let stale = SheetHeads { sheet: id().to_string(), heads: vec![] };
-        let req = SyncRequest { summary: Some(vec![stale]), messages: vec![] };
+        let req = SyncRequest { summary: Some(vec![stale]), ..SyncRequest::default() };
         assert_eq!(handle(&mut hub, &agent, req).unwrap().response.changed, vec![id().to_string()]);
     }
 
@@ -260,13 +313,18 @@ mod tests {
     fn another_department_is_forbidden_and_other_years_refused() {
         let (_dir, mut hub, agent) = setup();
         let other = SheetHeads { sheet: "2016/2025/A6-1-1/jwc".into(), heads: vec![] };
-        let err = handle(&mut hub, &agent, SyncRequest { summary: Some(vec![other]), messages: vec![] }).err().unwrap();
+        let err = handle(&mut hub, &agent, SyncRequest { summary: Some(vec![other]), ..SyncRequest::default() })
+            .err()
+            .unwrap();
         assert!(matches!(err, HubError::Forbidden(_)), "{err}");
         let old_year = SheetHeads { sheet: "2016/2024/A6-1-1/jsjx".into(), heads: vec![] };
         let bad_table = SheetHeads { sheet: "2016/2025/Z9/jsjx".into(), heads: vec![] };
-        let handled =
-            handle(&mut hub, &agent, SyncRequest { summary: Some(vec![old_year, bad_table]), messages: vec![] })
-                .unwrap();
+        let handled = handle(
+            &mut hub,
+            &agent,
+            SyncRequest { summary: Some(vec![old_year, bad_table]), ..SyncRequest::default() },
+        )
+        .unwrap();
         let codes: Vec<&str> = handled.response.refused.iter().map(|r| r.code.as_str()).collect();
         assert_eq!(codes, ["year_not_open", "no_such_table"]);
     }

@@ -38,6 +38,10 @@ pub struct SyncRequest {
     /// Round 1: the heads of every sheet the agent has.
     pub summary: Option<Vec<SheetHeads>>,
     pub messages: Vec<SheetMessage>,
+    /// The department's workflow records the hub has not acknowledged yet.
+    pub records: Vec<crate::workflow::Record>,
+    /// The highest record `seq` the agent has from the hub (round 1).
+    pub records_since: Option<i64>,
 }
 
 /// A sheet the hub refused, with why.
@@ -58,6 +62,11 @@ pub struct SyncResponse {
     pub refused: Vec<SheetRefusal>,
     /// The version of the office's collection plan; the agent fetches it when it changed.
     pub plan_version: i64,
+    /// The department's records after `records_since`, in the hub's order (the agent's own
+    /// ones included, with the hub's verdict).
+    pub records: Vec<crate::workflow::Record>,
+    /// Whether this request added records (other agents of the department are told).
+    pub changed_records: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +146,7 @@ mod tests {
         let req = SyncRequest {
             summary: Some(vec![SheetHeads { sheet: "2016/2025/A6-1-1/jsjx".into(), heads: vec![[7; 32]] }]),
             messages: vec![SheetMessage { sheet: "x".into(), message: vec![1, 2, 3] }],
+            ..SyncRequest::default()
         };
         let bytes = encode(&req);
         assert_eq!(decode::<SyncRequest>(&bytes).unwrap(), req);

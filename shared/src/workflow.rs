@@ -15,6 +15,8 @@
 //!                                         approved ──report──▶ reported
 //! ```
 //!
+//! These types travel in postcard (sync bodies): no field may be skipped when serialising.
+//!
 //! This module is the first piece of the workflow issue: the rules only. Storing and syncing
 //! the logs, comments, merge, exports and the screens build on it.
 
@@ -180,12 +182,71 @@ pub struct Event {
     pub actor: String,
     /// Unix seconds.
     pub at: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub reason: Option<String>,
     /// The sheet's heads (hex) the event refers to: a submission is "this version", a lock
     /// records the locked version.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub heads: Vec<String>,
+}
+
+/// A comment on a sheet, a row or a cell (left by the office with a return, or by a head).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    /// Row id, for a comment on a row or a cell.
+    #[serde(default)]
+    pub row: Option<String>,
+    /// Field id, for a comment on a cell.
+    #[serde(default)]
+    pub field: Option<String>,
+    pub text: String,
+    pub author: String,
+    pub at: i64,
+}
+
+/// What a workflow record says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Event(Event),
+    Comment(Comment),
+    /// A comment was dealt with.
+    Resolve {
+        comment: String,
+        by: String,
+        at: i64,
+    },
+}
+
+/// One entry of a sheet's workflow log as it travels between agent and hub. Each side writes
+/// only its own records; the hub numbers every record it receives or writes (`seq`) and says
+/// whether it applied (`refused`), and that order is the log's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Unique (a UUIDv7), so a record sent twice is stored once.
+    pub id: String,
+    /// `SheetId` text.
+    pub sheet: String,
+    pub kind: RecordKind,
+    /// Set by the hub.
+    #[serde(default)]
+    pub seq: Option<i64>,
+    /// Set by the hub when the record did not apply (e.g. a submission that arrived after the
+    /// lock), with why.
+    #[serde(default)]
+    pub refused: Option<String>,
+    /// Set by the hub on a submission that came after the plan's deadline.
+    #[serde(default)]
+    pub late: bool,
+}
+
+/// The state of a sheet from its records in log order (refused ones skipped).
+pub fn state_of<'r>(records: impl IntoIterator<Item = &'r Record>) -> State {
+    let events = records.into_iter().filter(|r| r.refused.is_none()).filter_map(|r| match &r.kind {
+        RecordKind::Event(e) => Some(e),
+        _ => None,
+    });
+    State::replay(events).0
 }
 
 /// Why an action is refused; the message says so in Chinese.

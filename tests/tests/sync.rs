@@ -175,7 +175,7 @@ fn wrong_requests_are_refused() {
         let json: serde_json::Value = r.json().unwrap_or(serde_json::Value::Null);
         (status, json["code"].as_str().unwrap_or("").to_string(), json["message"].as_str().unwrap_or("").to_string())
     };
-    let valid = encode(&SyncRequest { summary: Some(vec![]), messages: vec![] });
+    let valid = encode(&SyncRequest { summary: Some(vec![]), ..SyncRequest::default() });
     assert_eq!(post(&token, valid.clone()).0, 200);
     // No token, a wrong token.
     let r = http.post(&sync_url).body(valid.clone()).send().unwrap();
@@ -187,6 +187,7 @@ fn wrong_requests_are_refused() {
     let foreign = encode(&SyncRequest {
         summary: None,
         messages: vec![SheetMessage { sheet: "2016/2025/A6-1-1/jwc".into(), message: vec![0x42] }],
+        ..SyncRequest::default()
     });
     let (status, code, message) = post(&token, foreign);
     assert_eq!((status, code.as_str()), (403, "not_your_department"), "{message}");
@@ -201,6 +202,7 @@ fn wrong_requests_are_refused() {
     let bad_msg = encode(&SyncRequest {
         summary: None,
         messages: vec![SheetMessage { sheet: "2016/2025/A6-1-1/jsjx".into(), message: b"not automerge".to_vec() }],
+        ..SyncRequest::default()
     });
     let r = http.post(&sync_url).bearer_auth(&token).body(bad_msg).send().unwrap();
     assert_eq!(r.status().as_u16(), 200);

@@ -16,3 +16,5 @@ mod inbox;
 mod kill;
 // The hub and sync over real TLS: convergence, broken connections, refusals, the plan.
 mod sync;
+// The review loop: submit, return with comments, fix, resubmit with a diff, accept.
+mod workflow;

@@ -7,7 +7,32 @@ pub(super) const MIGRATIONS: &[&[&str]] = &[
     &[crate::docstore::SCHEMA, V1],
     // 2: the hub this agent syncs with, per-sheet sync state, and the office's plan.
     &[V2],
+    // 3: the workflow log and the agent's users.
+    &[V3],
 ];
+
+const V3: &str = r#"
+-- Workflow records of this department's sheets: those written here (local = 1, seq NULL until
+-- the hub has them) and those the hub sent, in the hub's order (seq).
+CREATE TABLE records (
+    id      TEXT PRIMARY KEY,
+    sheet   TEXT NOT NULL,
+    json    TEXT NOT NULL,
+    seq     INTEGER,
+    refused TEXT,
+    late    INTEGER NOT NULL DEFAULT 0,
+    local   INTEGER NOT NULL,
+    written INTEGER NOT NULL
+);
+CREATE INDEX records_by_sheet ON records(sheet);
+-- People who use this agent: collectors and the department head, passwords as argon2 hashes.
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL CHECK (role IN ('collector', 'dept_head')),
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+"#;
 
 const V2: &str = r#"
 -- The hub, once enrolled. The token is the agent's credential (the hub keeps only its hash).

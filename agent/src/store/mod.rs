@@ -5,6 +5,7 @@
 
 mod link;
 mod migrations;
+mod records;
 
 pub use link::{HubLink, SheetSync};
 
@@ -51,6 +52,8 @@ pub enum StoreError {
     BadDepartment(String),
     #[error("只读打开的数据目录不能修改")]
     ReadOnly,
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl From<DocError> for StoreError {

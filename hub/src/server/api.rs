@@ -159,7 +159,7 @@ async fn sync(
         })
     })
     .await?;
-    if !handled.changed.is_empty() {
+    if !handled.changed.is_empty() || handled.response.changed_records {
         state.events.sheet_changed(&department, Some(&agent_id));
     }
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], encode(&handled.response)).into_response())

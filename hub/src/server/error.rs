@@ -39,6 +39,7 @@ impl From<HubError> for AppError {
             }
             HubError::Invalid(_) | HubError::BadDepartment(_) => AppError::bad_request(e.to_string()),
             HubError::Forbidden(_) => AppError::new(StatusCode::FORBIDDEN, "not_your_department", e.to_string()),
+            HubError::Unauthorized(_) => AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
             other => AppError::internal("中心端存储出错", other),
         }
     }

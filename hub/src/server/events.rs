@@ -14,14 +14,15 @@ use super::AppState;
 pub struct Events {
     /// department → (version, the agent that caused it, if one did).
     latest: Mutex<HashMap<String, (u64, Option<String>)>>,
-    /// Plan changes concern every department.
-    plan: Mutex<(u64, i64)>,
+    /// Plan changes and office records concern every department: (event version, plan
+    /// version, highest office record seq).
+    plan: Mutex<(u64, i64, i64)>,
     tick: watch::Sender<u64>,
 }
 
 impl Events {
     pub fn new(plan_version: i64) -> Events {
-        Events { latest: Mutex::new(HashMap::new()), plan: Mutex::new((0, plan_version)), tick: watch::channel(0).0 }
+        Events { latest: Mutex::new(HashMap::new()), plan: Mutex::new((0, plan_version, 0)), tick: watch::channel(0).0 }
     }
 
     fn bump(&self) -> u64 {
@@ -39,9 +40,9 @@ impl Events {
         self.latest.lock().expect("events lock").insert(department.to_string(), (v, agent.map(String::from)));
     }
 
-    fn plan_changed(&self, plan_version: i64) {
+    fn office_changed(&self, plan_version: i64, office_seq: i64) {
         let v = self.bump();
-        *self.plan.lock().expect("events lock") = (v, plan_version);
+        *self.plan.lock().expect("events lock") = (v, plan_version, office_seq);
     }
 
     /// The version of the newest event for `agent` of `department` (not caused by itself).
@@ -71,21 +72,25 @@ impl Events {
     }
 }
 
-/// Plan changes are written by `caiji-hub` commands in another process: notice them.
+/// Plan changes and office actions are written by `caiji-hub` commands in another process:
+/// notice them.
 pub async fn watch_plan(state: Arc<AppState>) {
     let mut interval = tokio::time::interval(Duration::from_secs(2));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         interval.tick().await;
         let s = state.clone();
-        let version = tokio::task::spawn_blocking(move || s.store.lock().ok().and_then(|st| st.plan_version().ok()))
-            .await
-            .ok()
-            .flatten();
-        if let Some(v) = version {
-            let known = state.events.plan.lock().expect("events lock").1;
-            if v != known {
-                state.events.plan_changed(v);
+        let versions = tokio::task::spawn_blocking(move || {
+            let st = s.store.lock().ok()?;
+            Some((st.plan_version().ok()?, st.office_seq().ok()?))
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some((plan, office)) = versions {
+            let (_, known_plan, known_office) = *state.events.plan.lock().expect("events lock");
+            if plan != known_plan || office != known_office {
+                state.events.office_changed(plan, office);
             }
         }
     }

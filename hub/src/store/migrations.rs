@@ -2,7 +2,26 @@
 //! `PRAGMA user_version`. Append-only: never edit a migration that has shipped, add a new one.
 
 /// Each migration is a list of SQL scripts run in one transaction.
-pub(super) const MIGRATIONS: &[&[&str]] = &[&[caiji_agent::docstore::SCHEMA, V1]];
+pub(super) const MIGRATIONS: &[&[&str]] = &[&[caiji_agent::docstore::SCHEMA, V1], &[V2]];
+
+/// 2: the workflow log of every sheet.
+const V2: &str = r#"
+-- Every workflow record, the agents' and the office's, numbered in the order the hub took
+-- them (seq): that order is authoritative. A record that did not apply is kept, refused.
+CREATE TABLE records (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    sheet      TEXT NOT NULL,
+    department TEXT NOT NULL,
+    json       TEXT NOT NULL,
+    refused    TEXT,
+    late       INTEGER NOT NULL DEFAULT 0,
+    origin     TEXT NOT NULL,
+    at         INTEGER NOT NULL
+);
+CREATE INDEX records_by_department ON records(department, seq);
+CREATE INDEX records_by_sheet ON records(sheet, seq);
+"#;
 
 const V1: &str = r#"
 CREATE TABLE meta (

@@ -7,6 +7,9 @@
 //! The server caches loaded sheets; the command line never writes sheets.
 
 mod migrations;
+mod records;
+
+pub use records::{OfficeRole, OfficeUser};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +56,8 @@ pub enum HubError {
     Invalid(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Unauthorized(String),
 }
 
 impl From<DocError> for HubError {

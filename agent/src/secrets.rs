@@ -1,4 +1,4 @@
-//! Secrets: random tokens and enrollment codes (stored only as SHA-256 hashes: they are long
+//! Secrets, for the hub and the agent alike: random tokens and enrollment codes (stored only as SHA-256 hashes: they are long
 //! and random), and office passwords (stored as argon2 hashes). Never logged.
 
 use argon2::Argon2;

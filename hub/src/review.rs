@@ -1,0 +1,226 @@
+//! The office's review on the hub's command line: what was submitted, the version it names,
+//! its problems, what changed since the previous submission and since this one; and the
+//! actions (open, return with comments, accept).
+
+use std::fmt::Write as _;
+
+use caiji_shared::sheet::{SheetDiff, SheetId};
+use caiji_shared::validate::{RowData, check_sheet};
+use caiji_shared::workflow::{Action, RecordKind};
+
+use crate::store::{HubError, HubStore, OfficeUser};
+
+fn hashes(heads: &[String]) -> Vec<automerge::ChangeHash> {
+    heads.iter().filter_map(|h| h.parse().ok()).collect()
+}
+
+/// The heads named by the sheet's accepted submissions (head approvals), oldest first.
+pub fn submissions(store: &HubStore, sheet: &SheetId) -> Result<Vec<Vec<String>>, HubError> {
+    Ok(store
+        .sheet_records(sheet)?
+        .into_iter()
+        .filter(|r| r.refused.is_none())
+        .filter_map(|r| match r.kind {
+            RecordKind::Event(e) if e.action == Action::DeptApprove => Some(e.heads),
+            _ => None,
+        })
+        .collect())
+}
+
+fn render_diff(store: &HubStore, table: &str, d: &SheetDiff, out: &mut String) {
+    let t = store.edition().table(table);
+    let label = |f: &str| t.and_then(|t| t.field(f)).map(|f| f.label_text()).unwrap_or_else(|| f.to_string());
+    let key = |cells: &std::collections::BTreeMap<String, caiji_shared::Value>| {
+        t.map(|t| {
+            t.key.iter().map(|k| cells.get(k).map(|v| v.to_string()).unwrap_or_default()).collect::<Vec<_>>().join("+")
+        })
+        .unwrap_or_default()
+    };
+    for r in &d.added {
+        let _ = writeln!(out, "    新增 {}", key(&r.cells));
+    }
+    for r in &d.removed {
+        let _ = writeln!(out, "    删除 {}", key(&r.cells));
+    }
+    for c in &d.changed {
+        for cell in &c.cells {
+            let show =
+                |v: &Option<caiji_shared::Value>| v.as_ref().map_or_else(|| "（空）".to_string(), |v| v.to_string());
+            let _ = writeln!(
+                out,
+                "    修改 行{}「{}」：{} → {}",
+                &c.row.0[..8.min(c.row.0.len())],
+                label(&cell.field),
+                show(&cell.old),
+                show(&cell.new)
+            );
+        }
+    }
+    if d.is_empty() {
+        let _ = writeln!(out, "    （无变化）");
+    }
+}
+
+/// A submission as the office reviews it.
+pub fn show(store: &mut HubStore, sheet: &SheetId) -> Result<String, HubError> {
+    let edition = store.edition().clone();
+    let table = edition.table(&sheet.table).ok_or_else(|| HubError::NoTable(sheet.table.clone()))?;
+    let state = store.sheet_state(sheet)?;
+    let subs = submissions(store, sheet)?;
+    let mut out = format!("{}（{}）：{state}\n", table.title(), sheet.department);
+    for r in store.sheet_records(sheet)? {
+        let line = match &r.kind {
+            RecordKind::Event(e) => format!(
+                "{} {}{}{}",
+                e.actor,
+                e.action.label(),
+                e.reason.as_ref().map(|x| format!("：{x}")).unwrap_or_default(),
+                if r.late { "（逾期）" } else { "" }
+            ),
+            RecordKind::Comment(c) => format!("{} 批注：{}", c.author, c.text),
+            RecordKind::Resolve { by, .. } => format!("{by} 已处理一条批注"),
+        };
+        let refused = r.refused.as_ref().map(|x| format!(" 〔未生效：{x}〕")).unwrap_or_default();
+        let _ = writeln!(out, "  #{} {line}{refused}", r.seq.unwrap_or(0));
+    }
+    let Some(last) = subs.last() else {
+        let _ = writeln!(out, "尚未报送。");
+        return Ok(out);
+    };
+    let at = hashes(last);
+    let period = store.info().year.period(table.period);
+    let sheet_doc = store.sheet(sheet)?;
+    let rows = sheet_doc.live_rows_at(&at);
+    let data: Vec<RowData> =
+        rows.iter().enumerate().map(|(i, r)| RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells }).collect();
+    let findings = check_sheet(&edition, table, period, Some(&sheet.department), &data);
+    let _ = writeln!(
+        out,
+        "报送版本：{} 行，错误 {} 处，警告 {} 处",
+        rows.len(),
+        findings.iter().filter(|f| f.is_error()).count(),
+        findings.iter().filter(|f| !f.is_error()).count()
+    );
+    for f in findings.iter().take(20) {
+        let _ = writeln!(out, "    {} {f}", f.severity.label());
+    }
+    let previous: Vec<automerge::ChangeHash> = subs.len().checked_sub(2).map(|i| hashes(&subs[i])).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{}",
+        if previous.is_empty() {
+            "与上次报送相比：（首次报送，以上为全部数据）"
+        } else {
+            "与上次报送相比："
+        }
+    );
+    if !previous.is_empty() {
+        let d = sheet_doc.diff(&previous, &at);
+        render_diff(store, &sheet.table, &d, &mut out);
+    }
+    let sheet_doc = store.sheet(sheet)?;
+    let since = sheet_doc.diff_since(&at);
+    if !since.is_empty() {
+        let _ = writeln!(out, "报送后又有修改（不在本次报送中）：");
+        render_diff(store, &sheet.table, &since, &mut out);
+    }
+    Ok(out)
+}
+
+/// Every sheet of the year with its state, by department.
+pub fn list(store: &HubStore, department: Option<&str>) -> Result<String, HubError> {
+    let mut out = String::new();
+    for d in store.departments()? {
+        if department.is_some_and(|x| x != d.code) {
+            continue;
+        }
+        let plan = store.plan_for(&d.code)?;
+        let _ = writeln!(out, "{}（{}）", d.name, d.code);
+        for t in plan.tables {
+            let id = SheetId::new(&store.info().edition, store.info().year, &t.table, &d.code);
+            let state = store.sheet_state(&id)?;
+            let late = store.sheet_records(&id)?.iter().any(|r| r.late && r.refused.is_none());
+            let name = store.edition().table(&t.table).map(|x| x.name.clone()).unwrap_or_default();
+            let _ = writeln!(out, "  {} {name}：{state}{}", t.table, if late { "（逾期报送）" } else { "" });
+        }
+    }
+    Ok(out)
+}
+
+/// Parses `行:字段:批注` (row by natural key or number, field by label or id; either may be
+/// empty for a comment on the sheet or a whole row).
+pub fn parse_comment(
+    store: &mut HubStore,
+    sheet: &SheetId,
+    spec: &str,
+) -> Result<(Option<String>, Option<String>, String), HubError> {
+    let mut parts = spec.splitn(3, [':', '：']);
+    let (row, field, text) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(r), Some(f), Some(t)) => (r.trim(), f.trim(), t.trim()),
+        (Some(t), None, None) => ("", "", t.trim()),
+        _ => {
+            return Err(HubError::Invalid(format!("批注「{spec}」应写成 行:字段:内容，如 T002:出生日期:与身份证不符")));
+        }
+    };
+    let table = store.table(&sheet.table)?.clone();
+    let rows = store.sheet(sheet)?.live_rows();
+    let row_id = if row.is_empty() {
+        None
+    } else {
+        let by_number = row.parse::<usize>().ok().and_then(|n| rows.get(n.wrapping_sub(1)));
+        let by_key = rows.iter().find(|r| {
+            table
+                .key
+                .iter()
+                .map(|k| r.cells.get(k).map(|v| v.to_string()).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("+")
+                == row
+        });
+        Some(
+            by_key
+                .or(by_number)
+                .ok_or_else(|| HubError::Invalid(format!("{} 没有「{row}」这一行", table.title())))?
+                .id
+                .0
+                .clone(),
+        )
+    };
+    let field_id = if field.is_empty() {
+        None
+    } else {
+        Some(
+            table
+                .fields
+                .iter()
+                .find(|f| f.id == field || f.label_text() == field || f.label.last().is_some_and(|l| l == field))
+                .ok_or_else(|| HubError::Invalid(format!("{} 没有字段「{field}」", table.title())))?
+                .id
+                .clone(),
+        )
+    };
+    Ok((row_id, field_id, text.to_string()))
+}
+
+/// An office action from the command line.
+pub fn act(
+    store: &mut HubStore,
+    user: &OfficeUser,
+    sheet: &SheetId,
+    action: Action,
+    reason: Option<&str>,
+    comments: &[String],
+) -> Result<String, HubError> {
+    let parsed = comments.iter().map(|c| parse_comment(store, sheet, c)).collect::<Result<Vec<_>, _>>()?;
+    let before = store.sheet_state(sheet)?;
+    store.office_act(user, sheet, action, reason, &parsed)?;
+    let after = store.sheet_state(sheet)?;
+    Ok(format!(
+        "{} {}（{}）：{}，状态由「{before}」变为「{after}」{}\n",
+        sheet.table,
+        sheet.department,
+        user.name,
+        action.label(),
+        if parsed.is_empty() { String::new() } else { format!("，附批注 {} 条", parsed.len()) }
+    ))
+}

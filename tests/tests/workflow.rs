@@ -1,0 +1,117 @@
+//! The review loop between a department and the office: submit (blocked by errors), the
+//! head's return and approval, the office's return with a cell comment that reaches the agent,
+//! the fix, the resubmission whose diff the office sees, acceptance; and role refusals.
+
+use crate::net::Hub;
+use crate::support::{Agent, teacher, teacher_workbook};
+
+const PW: &str = "password-2025";
+
+fn as_user<'a>(args: &[&'a str], user: &'a str) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend_from_slice(&["--user", user, "--password", PW]);
+    v
+}
+
+#[test]
+fn submit_return_with_comments_fix_resubmit_accept() {
+    let mut hub = Hub::new();
+    hub.start();
+    hub.ok(&["user-add", "审核员", "--role", "reviewer", "--password", PW]);
+    hub.ok(&["user-add", "计算机系主任", "--role", "dept_viewer", "--department", "jsjx", "--password", PW]);
+    let a = Agent::new();
+    a.enroll(&hub.url(), &hub.code("jsjx", &[]), &hub.fingerprint());
+    a.ok(&["user-add", "张三", "--role", "collector", "--password", PW]);
+    a.ok(&["user-add", "李主任", "--role", "dept-head", "--password", PW]);
+    let file = a.path("teachers.xlsx");
+    teacher_workbook(&file, &[teacher("T001", "王五", "198001"), teacher("T002", "李四", "198513")]);
+    a.ok(&["import", file.to_str().unwrap()]);
+
+    // Errors block the submission; warnings would not.
+    let (ok, _, err) = a.run(&as_user(&["submit", "A6-1-1"], "张三"));
+    assert!(!ok && err.contains("有 1 处错误，须修正后才能提交"), "{err}");
+    a.ok(&["set", "A6-1-1", "T002", "出生日期", "198512"]);
+    assert!(a.ok(&as_user(&["submit", "A6-1-1"], "张三")).contains("状态由「填报中」变为「部门审核中」"));
+    // A collector cannot approve; a wrong password is refused.
+    let (ok, _, err) = a.run(&as_user(&["approve", "A6-1-1"], "张三"));
+    assert!(!ok && err.contains("数据采集人不能执行「部门审核通过并报送」"), "{err}");
+    let (ok, _, err) = a.run(&["approve", "A6-1-1", "--user", "李主任", "--password", "wrong"]);
+    assert!(!ok && err.contains("不存在或密码错误"), "{err}");
+    // The head returns it once, then approves the resubmission.
+    a.ok(&as_user(&["return", "A6-1-1", "--reason", "请核对职称"], "李主任"));
+    a.ok(&as_user(&["submit", "A6-1-1"], "张三"));
+    a.ok(&as_user(&["approve", "A6-1-1"], "李主任"));
+    a.ok(&["sync"]);
+    assert!(hub.ok(&["review", "list", "--department", "jsjx"]).contains("A6-1-1 校内专任教师基本情况：已报送"));
+    let shown = hub.ok(&["review", "show", "A6-1-1", "--department", "jsjx"]);
+    assert!(shown.contains("李主任 部门退回：请核对职称") && shown.contains("首次报送"), "{shown}");
+
+    // The office returns it with a comment on one cell; it reaches the agent.
+    let reviewer = |args: &[&str]| {
+        let mut v = args.to_vec();
+        v.extend_from_slice(&["--user", "审核员", "--password", PW]);
+        hub.ok(&v)
+    };
+    reviewer(&["review", "act", "A6-1-1", "--department", "jsjx", "--action", "open"]);
+    let (ok, _, err) = hub.run(&[
+        "review",
+        "act",
+        "A6-1-1",
+        "--department",
+        "jsjx",
+        "--action",
+        "return",
+        "--user",
+        "审核员",
+        "--password",
+        PW,
+    ]);
+    assert!(!ok && err.contains("「退回修改」必须填写原因"), "{err}");
+    reviewer(&[
+        "review",
+        "act",
+        "A6-1-1",
+        "--department",
+        "jsjx",
+        "--action",
+        "return",
+        "--reason",
+        "出生日期与人事档案不符",
+        "--comment",
+        "T002:出生日期:应为 198511",
+    ]);
+    let (ok, _, err) = hub.run(&[
+        "review",
+        "act",
+        "A6-1-1",
+        "--department",
+        "jsjx",
+        "--action",
+        "accept",
+        "--user",
+        "计算机系主任",
+        "--password",
+        PW,
+    ]);
+    assert!(!ok && err.contains("只读用户不能执行审核操作"), "{err}");
+    a.ok(&["sync"]);
+    let comments = a.ok(&["comments", "A6-1-1"]);
+    assert!(comments.contains("退回修改（审核员）：出生日期与人事档案不符"), "{comments}");
+    assert!(comments.contains("A6-1-1 第2行「出生日期」：应为 198511（审核员，待处理"), "{comments}");
+    assert!(a.ok(&["tables"]).contains("已退回"));
+
+    // The fix, the comment resolved, the resubmission; the office sees only what changed.
+    a.ok(&["set", "A6-1-1", "T002", "出生日期", "198511"]);
+    let id = comments.split("编号 ").nth(1).and_then(|s| s.split('）').next()).expect("comment id").to_string();
+    a.ok(&as_user(&["resolve", &id], "张三"));
+    a.ok(&as_user(&["submit", "A6-1-1"], "张三"));
+    a.ok(&as_user(&["approve", "A6-1-1"], "李主任"));
+    a.ok(&["sync"]);
+    let shown = hub.ok(&["review", "show", "A6-1-1", "--department", "jsjx"]);
+    assert!(shown.contains("与上次报送相比：") && shown.contains("「出生日期」：198512 → 198511"), "{shown}");
+    assert!(!shown.contains("新增"), "only the diff, not the whole table: {shown}");
+    reviewer(&["review", "act", "A6-1-1", "--department", "jsjx", "--action", "accept"]);
+    a.ok(&["sync"]);
+    assert!(a.ok(&["tables"]).contains("已通过"));
+    assert!(a.ok(&["comments", "A6-1-1"]).contains("已处理"));
+}
