@@ -107,6 +107,39 @@ pub enum Command {
         #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// 汇总已通过审核的各部门表，列出跨部门重复和跨表校验问题（管理员）
+    Merge {
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// 锁定已汇总的表（例外开放后重新通过的表也在此重新锁定）（管理员）
+    Lock {
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// 院长办公会审定全部已锁定的表（审定人）
+    Approve {
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// 查询一个数：谁、何时修改，是在报送、通过、锁定、审定之前还是之后
+    Who {
+        table: String,
+        #[arg(long)]
+        department: String,
+        /// 行：唯一标识（如教工号）或行号
+        #[arg(long)]
+        row: String,
+        /// 字段：列名或字段标识
+        #[arg(long)]
+        field: String,
+    },
     /// 审核：各部门各表的状态、查看报送内容、退回或通过
     Review {
         #[command(subcommand)]
@@ -169,7 +202,7 @@ pub enum ReviewCommand {
         table: String,
         #[arg(long)]
         department: String,
-        /// open、return 或 accept
+        /// open（开始审核）、return（退回）、accept（通过）或 exception（锁定后例外开放，须填原因）
         #[arg(long)]
         action: String,
         /// 操作人
@@ -354,6 +387,28 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
             store.add_user(&name, r, department.as_deref(), &password)?;
             Ok(format!("已添加用户 {name}（{role}）\n"))
         }
+        Command::Merge { user, password } => {
+            let mut store = HubStore::open(&data)?;
+            let user = store.sign_in(&user, &password)?;
+            Ok(crate::year::merge(&mut store, &user)?)
+        }
+        Command::Lock { user, password } => {
+            let mut store = HubStore::open(&data)?;
+            let user = store.sign_in(&user, &password)?;
+            Ok(crate::year::lock(&mut store, &user)?)
+        }
+        Command::Approve { user, password } => {
+            let mut store = HubStore::open(&data)?;
+            let user = store.sign_in(&user, &password)?;
+            Ok(crate::year::approve(&mut store, &user)?)
+        }
+        Command::Who { table, department, row, field } => {
+            let mut store = HubStore::open(&data)?;
+            let t = store.table(&table)?.id.clone();
+            store.department(&department)?;
+            let id = caiji_shared::sheet::SheetId::new(&store.info().edition, store.info().year, &t, &department);
+            Ok(crate::year::who(&mut store, &id, &row, &field)?)
+        }
         Command::Review { command } => {
             let mut store = HubStore::open(&data)?;
             let sheet_id =
@@ -373,8 +428,11 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
                         "open" => caiji_shared::workflow::Action::Open,
                         "return" => caiji_shared::workflow::Action::Return,
                         "accept" => caiji_shared::workflow::Action::Accept,
+                        "exception" => caiji_shared::workflow::Action::Exception,
                         other => {
-                            return Err(CliError::Usage(format!("操作「{other}」无效：应为 open、return 或 accept")));
+                            return Err(CliError::Usage(format!(
+                                "操作「{other}」无效：应为 open、return、accept 或 exception"
+                            )));
                         }
                     };
                     let user = store.sign_in(&user, &password)?;

@@ -10,6 +10,7 @@ pub mod server;
 pub mod store;
 pub mod sync;
 pub mod tls;
+pub mod year;
 
 use caiji_shared::Catalog;
 use caiji_shared::catalog::{SchemaErrors, render};

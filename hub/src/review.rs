@@ -118,6 +118,14 @@ pub fn show(store: &mut HubStore, sheet: &SheetId) -> Result<String, HubError> {
         let d = sheet_doc.diff(&previous, &at);
         render_diff(store, &sheet.table, &d, &mut out);
     }
+    if let Some(locked) = crate::year::locked_heads(store, sheet)? {
+        let after = store.sheet(sheet)?.diff_since(&locked);
+        if !after.is_empty() {
+            let _ = writeln!(out, "锁定后的修改（已保存，不在上报数据中）：");
+            render_diff(store, &sheet.table, &after, &mut out);
+        }
+        return Ok(out);
+    }
     let sheet_doc = store.sheet(sheet)?;
     let since = sheet_doc.diff_since(&at);
     if !since.is_empty() {

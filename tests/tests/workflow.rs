@@ -114,4 +114,50 @@ fn submit_return_with_comments_fix_resubmit_accept() {
     a.ok(&["sync"]);
     assert!(a.ok(&["tables"]).contains("已通过"));
     assert!(a.ok(&["comments", "A6-1-1"]).contains("已处理"));
+
+    // Merge and lock; a change after the lock is kept aside, not in the locked data.
+    let admin = |args: &[&str]| {
+        let mut v = args.to_vec();
+        v.extend_from_slice(&["--user", "admin", "--password", crate::net::PASSWORD]);
+        hub.ok(&v)
+    };
+    let merged = admin(&["merge"]);
+    assert!(merged.contains("A6-1-1 校内专任教师基本情况：全校 2 行"), "{merged}");
+    assert!(admin(&["lock"]).contains("已锁定 1 张表"));
+    a.ok(&["set", "A6-1-1", "T001", "姓名", "王五五"]);
+    a.ok(&["sync"]);
+    let shown = hub.ok(&["review", "show", "A6-1-1", "--department", "jsjx"]);
+    assert!(shown.contains("锁定后的修改（已保存，不在上报数据中）") && shown.contains("王五 → 王五五"), "{shown}");
+    // An exception reopens the sheet (reason required); it is resubmitted, accepted, re-locked.
+    let (ok, _, err) = hub.run(&[
+        "review",
+        "act",
+        "A6-1-1",
+        "--department",
+        "jsjx",
+        "--action",
+        "exception",
+        "--user",
+        "admin",
+        "--password",
+        crate::net::PASSWORD,
+    ]);
+    assert!(!ok && err.contains("「例外开放」必须填写原因"), "{err}");
+    admin(&["review", "act", "A6-1-1", "--department", "jsjx", "--action", "exception", "--reason", "更正教师姓名"]);
+    a.ok(&["sync"]);
+    assert!(a.ok(&["tables"]).contains("例外开放"));
+    a.ok(&as_user(&["approve", "A6-1-1"], "李主任"));
+    a.ok(&["sync"]);
+    reviewer(&["review", "act", "A6-1-1", "--department", "jsjx", "--action", "accept"]);
+    assert!(admin(&["lock"]).contains("A6-1-1 jsjx（重新锁定）"));
+    // The final approval; then who changed the name, and when relative to the milestones.
+    hub.ok(&["user-add", "院长办公会", "--role", "approver", "--password", PW]);
+    let (ok, _, err) = hub.run(&["approve", "--user", "审核员", "--password", PW]);
+    assert!(!ok && err.contains("平台管理办公室审核员不能执行「院长办公会审定」"), "{err}");
+    assert!(hub.ok(&["approve", "--user", "院长办公会", "--password", PW]).contains("已审定 1 张表"));
+    a.ok(&["sync"]);
+    assert!(a.ok(&["tables"]).contains("已审定"));
+    let who = hub.ok(&["who", "A6-1-1", "--department", "jsjx", "--row", "T001", "--field", "姓名"]);
+    assert!(who.contains("王五 → 王五五") && who.contains("锁定（admin）后"), "{who}");
+    assert!(who.contains("审定（院长办公会）前"), "{who}");
 }

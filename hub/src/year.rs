@@ -1,0 +1,230 @@
+//! The office's year-level steps: merge the accepted sheets into school-wide tables (listing
+//! natural-key duplicates across departments and cross-table rule failures), lock every
+//! merged sheet at its heads (changes after that are kept and listed, never included),
+//! the final approval, and "who changed this number, and was it before or after approval".
+
+use std::fmt::Write as _;
+
+use caiji_shared::sheet::{Row, SheetId};
+use caiji_shared::validate::{RowData, SheetData, check_tables};
+use caiji_shared::workflow::{Action, RecordKind, State};
+
+use crate::store::{HubError, HubStore, OfficeUser};
+
+/// The heads a sheet was last locked at, if it was.
+pub fn locked_heads(store: &HubStore, sheet: &SheetId) -> Result<Option<Vec<automerge::ChangeHash>>, HubError> {
+    Ok(store
+        .sheet_records(sheet)?
+        .into_iter()
+        .filter(|r| r.refused.is_none())
+        .filter_map(|r| match r.kind {
+            RecordKind::Event(e) if e.action == Action::Lock => {
+                Some(e.heads.iter().filter_map(|h| h.parse().ok()).collect())
+            }
+            _ => None,
+        })
+        .last())
+}
+
+/// The sheets of this year that exist for a table, by department (those the plan names).
+fn sheets_of(store: &HubStore, table: &str) -> Result<Vec<SheetId>, HubError> {
+    let info = store.info().clone();
+    let mut out = Vec::new();
+    for d in store.departments()? {
+        if store.plan_for(&d.code)?.tables.iter().any(|t| t.table == table) {
+            out.push(SheetId::new(&info.edition, info.year, table, &d.code));
+        }
+    }
+    Ok(out)
+}
+
+/// Merges every accepted sheet of every table: records the merge and reports the school-wide
+/// row counts, duplicates across departments and cross-table findings. Sheets not accepted yet
+/// are listed as missing.
+pub fn merge(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError> {
+    let edition = store.edition().clone();
+    let mut out = String::new();
+    let mut merged: Vec<(SheetId, Vec<Row>)> = Vec::new();
+    let mut waiting = Vec::new();
+    for table in &edition.tables {
+        for id in sheets_of(store, &table.id)? {
+            match store.sheet_state(&id)? {
+                State::Accepted => {
+                    store.office_act(user, &id, Action::Merge, None, &[])?;
+                    let rows = store.sheet(&id)?.live_rows();
+                    merged.push((id, rows));
+                }
+                State::Merged | State::Locked | State::Approved | State::Reported => {
+                    let heads = locked_heads(store, &id)?;
+                    let sheet = store.sheet(&id)?;
+                    let rows = match heads {
+                        Some(h) => sheet.live_rows_at(&h),
+                        None => sheet.live_rows(),
+                    };
+                    merged.push((id, rows));
+                }
+                other => waiting.push(format!("{} {}（{other}）", id.table, id.department)),
+            }
+        }
+    }
+    let data: Vec<SheetData> = merged
+        .iter()
+        .filter_map(|(id, rows)| {
+            let table = edition.table(&id.table)?;
+            let rows = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells })
+                .collect();
+            Some(SheetData { table, department: &id.department, rows })
+        })
+        .collect();
+    let findings = check_tables(&edition, &data);
+    let _ = writeln!(out, "已汇总 {} 张部门表：", merged.len());
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for (id, rows) in &merged {
+        *counts.entry(id.table.as_str()).or_default() += rows.len();
+    }
+    for t in &edition.tables {
+        if let Some(n) = counts.get(t.id.as_str()) {
+            let _ = writeln!(out, "  {}：全校 {n} 行", t.title());
+        }
+    }
+    if !findings.is_empty() {
+        let _ = writeln!(out, "需要处理的问题（重复的唯一标识、跨表校验），请退回相应部门的表：");
+        for f in &findings {
+            let _ = writeln!(out, "  {} {f}", f.severity.label());
+        }
+    }
+    if !waiting.is_empty() {
+        let _ = writeln!(out, "尚未通过审核、未汇总：{}", waiting.join("、"));
+    }
+    store.audit(
+        &format!("user:{}", user.name),
+        "merge",
+        &format!("{} 张表，问题 {} 处", merged.len(), findings.len()),
+    )?;
+    Ok(out)
+}
+
+/// Locks every merged sheet (and re-locks sheets accepted again after an exception) at its
+/// current heads.
+pub fn lock(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError> {
+    let edition = store.edition().clone();
+    let mut locked = Vec::new();
+    for table in &edition.tables {
+        for id in sheets_of(store, &table.id)? {
+            let state = store.sheet_state(&id)?;
+            let relock = state == State::Accepted && locked_heads(store, &id)?.is_some();
+            if state == State::Merged || relock {
+                store.office_act(user, &id, Action::Lock, None, &[])?;
+                locked.push(format!("{} {}{}", id.table, id.department, if relock { "（重新锁定）" } else { "" }));
+            }
+        }
+    }
+    Ok(format!("已锁定 {} 张表：{}\n", locked.len(), locked.join("、")))
+}
+
+/// The final approval of every locked sheet.
+pub fn approve(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError> {
+    let edition = store.edition().clone();
+    let mut n = 0;
+    let mut open = Vec::new();
+    for table in &edition.tables {
+        for id in sheets_of(store, &table.id)? {
+            match store.sheet_state(&id)? {
+                State::Locked => {
+                    store.office_act(user, &id, Action::Approve, None, &[])?;
+                    n += 1;
+                }
+                State::Approved | State::Reported => {}
+                other if store.sheet_records(&id)?.is_empty() => {
+                    let _ = other; // never filled: nothing to approve
+                }
+                other => open.push(format!("{} {}（{other}）", id.table, id.department)),
+            }
+        }
+    }
+    let mut out = format!("院长办公会已审定 {n} 张表\n");
+    if !open.is_empty() {
+        let _ = writeln!(out, "未锁定、未审定：{}", open.join("、"));
+    }
+    Ok(out)
+}
+
+/// "Who changed this number, when, and was that before or after it was approved?"
+pub fn who(store: &mut HubStore, sheet: &SheetId, row: &str, field: &str) -> Result<String, HubError> {
+    let table = store.table(&sheet.table)?.clone();
+    let rows = store.sheet(sheet)?.rows();
+    let target = rows
+        .iter()
+        .find(|r| {
+            table
+                .key
+                .iter()
+                .map(|k| r.cells.get(k).map(|v| v.to_string()).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("+")
+                == row
+        })
+        .or_else(|| row.parse::<usize>().ok().and_then(|n| rows.iter().filter(|r| !r.deleted).nth(n.wrapping_sub(1))))
+        .ok_or_else(|| HubError::Invalid(format!("{} 没有「{row}」这一行", table.title())))?
+        .id
+        .clone();
+    let f = table
+        .fields
+        .iter()
+        .find(|f| f.id == field || f.label_text() == field || f.label.last().is_some_and(|l| l == field))
+        .ok_or_else(|| HubError::Invalid(format!("{} 没有字段「{field}」", table.title())))?
+        .clone();
+    // The workflow milestones, with the heads they fixed.
+    let milestones: Vec<(Action, i64, String, Vec<automerge::ChangeHash>)> = store
+        .sheet_records(sheet)?
+        .into_iter()
+        .filter(|r| r.refused.is_none())
+        .filter_map(|r| match r.kind {
+            RecordKind::Event(e)
+                if matches!(e.action, Action::DeptApprove | Action::Accept | Action::Lock | Action::Approve) =>
+            {
+                Some((e.action, e.at, e.actor, e.heads.iter().filter_map(|h| h.parse().ok()).collect()))
+            }
+            _ => None,
+        })
+        .collect();
+    let doc = store.sheet(sheet)?;
+    let history = doc.cell_history(&target, &f.id).map_err(|e| HubError::Invalid(e.to_string()))?;
+    let mut out = format!("{} {}「{}」的修改记录：\n", table.title(), row, f.label_text());
+    let show = |v: &Option<caiji_shared::Value>| v.as_ref().map_or_else(|| "（空）".to_string(), |v| v.to_string());
+    for e in history {
+        let hash: automerge::ChangeHash =
+            e.change.hash.parse().map_err(|_| HubError::Invalid("修改记录无效".into()))?;
+        // A change is part of a milestone's version if it is among, or an ancestor of, its heads.
+        let mut notes = Vec::new();
+        for (action, _, actor, heads) in &milestones {
+            if heads.is_empty() {
+                continue;
+            }
+            let included = doc.doc_mut().get_changes(heads).iter().all(|c| c.hash() != hash)
+                && doc.doc_mut().get_change_by_hash(&hash).is_some();
+            let verb = match action {
+                Action::DeptApprove => "报送",
+                Action::Accept => "审核通过",
+                Action::Lock => "锁定",
+                _ => "审定",
+            };
+            notes.push(if included { format!("{verb}（{actor}）前") } else { format!("{verb}（{actor}）后") });
+        }
+        let when = chrono::DateTime::from_timestamp(e.change.time, 0)
+            .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {when}  {}  {} → {}  {}",
+            if e.change.user.is_empty() { "未知" } else { &e.change.user },
+            show(&e.old),
+            show(&e.new),
+            notes.join("，")
+        );
+    }
+    Ok(out)
+}
