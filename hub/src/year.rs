@@ -16,14 +16,14 @@ pub fn locked_heads(store: &HubStore, sheet: &SheetId) -> Result<Option<Vec<auto
     Ok(store
         .sheet_records(sheet)?
         .into_iter()
+        .rev()
         .filter(|r| r.refused.is_none())
-        .filter_map(|r| match r.kind {
+        .find_map(|r| match r.kind {
             RecordKind::Event(e) if e.action == Action::Lock => {
                 Some(e.heads.iter().filter_map(|h| h.parse().ok()).collect())
             }
             _ => None,
-        })
-        .last())
+        }))
 }
 
 /// The sheets of this year that exist for a table, by department (those the plan names).
