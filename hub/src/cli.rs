@@ -128,6 +128,19 @@ pub enum Command {
         #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// 导出上报省教育厅的数据（已审定的表，按锁定版本）：xlsx、csv、json 和清单（管理员）
+    Export {
+        /// 输出目录
+        #[arg(long, short)]
+        output: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// 按此前导出的清单重新生成，并核对与原文件逐字节一致
+        #[arg(long)]
+        reproduce: Option<PathBuf>,
+    },
     /// 查询一个数：谁、何时修改，是在报送、通过、锁定、审定之前还是之后
     Who {
         table: String,
@@ -401,6 +414,24 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
             let mut store = HubStore::open(&data)?;
             let user = store.sign_in(&user, &password)?;
             Ok(crate::year::approve(&mut store, &user)?)
+        }
+        Command::Export { output, user, password, reproduce } => {
+            let mut store = HubStore::open(&data)?;
+            let user = store.sign_in(&user, &password)?;
+            let manifest = match reproduce {
+                Some(m) => crate::report::reproduce(&mut store, &m, &output)?,
+                None => {
+                    if user.role != crate::store::OfficeRole::Admin {
+                        return Err(CliError::Usage("只有平台管理办公室管理员可以导出上报数据".into()));
+                    }
+                    crate::report::export(&mut store, &user, &output)?
+                }
+            };
+            let mut out = format!("已导出 {} 张部门表到 {}：\n", manifest.sheets.len(), output.display());
+            for (f, h) in &manifest.files {
+                let _ = writeln!(out, "  {f}  sha256 {h}");
+            }
+            Ok(out)
         }
         Command::Who { table, department, row, field } => {
             let mut store = HubStore::open(&data)?;

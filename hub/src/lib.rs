@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod report;
 pub mod review;
 pub use caiji_agent::secrets;
 pub mod server;

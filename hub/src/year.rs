@@ -13,17 +13,12 @@ use crate::store::{HubError, HubStore, OfficeUser};
 
 /// The heads a sheet was last locked at, if it was.
 pub fn locked_heads(store: &HubStore, sheet: &SheetId) -> Result<Option<Vec<automerge::ChangeHash>>, HubError> {
-    Ok(store
-        .sheet_records(sheet)?
-        .into_iter()
-        .rev()
-        .filter(|r| r.refused.is_none())
-        .find_map(|r| match r.kind {
-            RecordKind::Event(e) if e.action == Action::Lock => {
-                Some(e.heads.iter().filter_map(|h| h.parse().ok()).collect())
-            }
-            _ => None,
-        }))
+    Ok(store.sheet_records(sheet)?.into_iter().rev().filter(|r| r.refused.is_none()).find_map(|r| match r.kind {
+        RecordKind::Event(e) if e.action == Action::Lock => {
+            Some(e.heads.iter().filter_map(|h| h.parse().ok()).collect())
+        }
+        _ => None,
+    }))
 }
 
 /// The sheets of this year that exist for a table, by department (those the plan names).

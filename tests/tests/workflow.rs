@@ -160,4 +160,25 @@ fn submit_return_with_comments_fix_resubmit_accept() {
     let who = hub.ok(&["who", "A6-1-1", "--department", "jsjx", "--row", "T001", "--field", "姓名"]);
     assert!(who.contains("王五 → 王五五") && who.contains("锁定（admin）后"), "{who}");
     assert!(who.contains("审定（院长办公会）前"), "{who}");
+
+    // The export for the province, from the locked version; reproducible byte for byte.
+    let out_dir = hub.tmp.path().join("上报");
+    let (ok, _, err) = hub.run(&["export", "-o", out_dir.to_str().unwrap(), "--user", "审核员", "--password", PW]);
+    assert!(!ok && err.contains("只有平台管理办公室管理员可以导出"), "{err}");
+    let exported = admin(&["export", "-o", out_dir.to_str().unwrap()]);
+    assert!(exported.contains("测试职业学院-2025学年状态数据.xlsx"), "{exported}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("测试职业学院-2025学年状态数据.json")).unwrap()).unwrap();
+    let names: Vec<&str> =
+        json["tables"]["A6-1-1"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"王五五") && names.contains(&"李四"), "{names:?}");
+    let again = hub.tmp.path().join("重新生成");
+    let manifest = out_dir.join("manifest.json");
+    admin(&["export", "-o", again.to_str().unwrap(), "--reproduce", manifest.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(out_dir.join("测试职业学院-2025学年状态数据.xlsx")).unwrap(),
+        std::fs::read(again.join("测试职业学院-2025学年状态数据.xlsx")).unwrap()
+    );
+    a.ok(&["sync"]);
+    assert!(a.ok(&["tables"]).contains("已上报"));
 }
