@@ -92,7 +92,12 @@ async fn exchange(store: &Arc<Mutex<Store>>, client: &HubClient) -> Result<SyncR
     report.bytes_received += received;
     if resp.plan_version != lock(store).plan_version()? {
         let plan = client.plan().await?;
-        lock(store).set_plan(&plan)?;
+        let mut s = lock(store);
+        s.set_plan(&plan)?;
+        if plan.year != s.info().year.0 {
+            // The office started a new academic year.
+            s.switch_year(caiji_shared::AcademicYear(plan.year))?;
+        }
         report.plan_updated = true;
     }
     let refused: BTreeMap<String, String> = resp.refused.into_iter().map(|r| (r.sheet, r.message)).collect();

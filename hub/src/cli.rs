@@ -141,6 +141,21 @@ pub enum Command {
         #[arg(long)]
         reproduce: Option<PathBuf>,
     },
+    /// 查看全校汇总后的一张表（汇总后部门负责人也可查看）
+    Merged {
+        table: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// 开始下一学年：需结转的表从本学年审定的数据开始（管理员）
+    Rollover {
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
     /// 查询一个数：谁、何时修改，是在报送、通过、锁定、审定之前还是之后
     Who {
         table: String,
@@ -432,6 +447,16 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
                 let _ = writeln!(out, "  {f}  sha256 {h}");
             }
             Ok(out)
+        }
+        Command::Merged { table, user, password } => {
+            let mut store = HubStore::open(&data)?;
+            let user = store.sign_in(&user, &password)?;
+            Ok(crate::year::merged_table(&mut store, &user, &table)?)
+        }
+        Command::Rollover { user, password } => {
+            let mut store = HubStore::open(&data)?;
+            let user = store.sign_in(&user, &password)?;
+            Ok(crate::year::rollover(&mut store, &user)?)
         }
         Command::Who { table, department, row, field } => {
             let mut store = HubStore::open(&data)?;

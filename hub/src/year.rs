@@ -223,3 +223,98 @@ pub fn who(store: &mut HubStore, sheet: &SheetId, row: &str, field: &str) -> Res
     }
     Ok(out)
 }
+
+/// The school-wide table (all departments' rows of a table, at their locked version or as
+/// merged), for the office and, once merged, for department heads (article 11).
+pub fn merged_table(store: &mut HubStore, user: &OfficeUser, table: &str) -> Result<String, HubError> {
+    let t = store.table(table)?.clone();
+    let mut out = String::new();
+    let mut total = 0;
+    let mut any_merged = false;
+    for id in sheets_of(store, &t.id)? {
+        let state = store.sheet_state(&id)?;
+        if !matches!(state, State::Merged | State::Locked | State::Approved | State::Reported) {
+            continue;
+        }
+        any_merged = true;
+        let heads = locked_heads(store, &id)?;
+        let sheet = store.sheet(&id)?;
+        let rows = match heads {
+            Some(h) => sheet.live_rows_at(&h),
+            None => sheet.live_rows(),
+        };
+        for r in &rows {
+            total += 1;
+            let cells: Vec<String> = t
+                .fields
+                .iter()
+                .filter_map(|f| r.cells.get(&f.id).map(|v| format!("{}={v}", f.label_text())))
+                .take(6)
+                .collect();
+            let _ = writeln!(out, "{total}\t{}\t{}", id.department, cells.join("  "));
+        }
+    }
+    if !any_merged {
+        return Err(HubError::Forbidden(format!("{} 尚未汇总，汇总后才能查看全校数据", t.title())));
+    }
+    store.audit(&format!("user:{}", user.name), "view_merged", &t.id)?;
+    Ok(format!("{}：全校 {total} 行\n{out}", t.title()))
+}
+
+/// Starts the next academic year: tables that carry over start from this year's approved
+/// (locked) rows, the others empty; the plan stays; agents switch when they next sync.
+pub fn rollover(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError> {
+    if user.role != crate::store::OfficeRole::Admin {
+        return Err(HubError::Forbidden("只有平台管理办公室管理员可以开始新学年".into()));
+    }
+    let edition = store.edition().clone();
+    let old = store.info().clone();
+    let next = old.year.next();
+    let mut carried = Vec::new();
+    let mut pending = Vec::new();
+    for table in edition.tables.iter().filter(|t| t.carry_over) {
+        for id in sheets_of(store, &table.id)? {
+            match store.sheet_state(&id)? {
+                State::Approved | State::Reported => {
+                    let heads = locked_heads(store, &id)?.unwrap_or_default();
+                    let rows: Vec<_> = store
+                        .sheet(&id)?
+                        .live_rows_at(&heads)
+                        .into_iter()
+                        .map(|r| (r.id, r.cells.into_iter().collect::<Vec<_>>()))
+                        .collect();
+                    pending.push((SheetId::new(&old.edition, next, &table.id, &id.department), rows));
+                }
+                State::Draft if store.sheet_records(&id)?.is_empty() => {}
+                other => carried.push(format!("（{} {} 状态为「{other}」，未结转）", id.table, id.department)),
+            }
+        }
+    }
+    let mut touched = Vec::new();
+    let mut n = 0;
+    for (id, rows) in &pending {
+        let edit = caiji_shared::sheet::Edit { user: &user.name, time: crate::store::now() };
+        store
+            .sheet(id)?
+            .carry_over(edit, rows, &format!("从{}结转", old.year))
+            .map_err(|e| HubError::Invalid(e.to_string()))?;
+        touched.push(id.clone());
+        n += rows.len();
+    }
+    store.commit_sheets(&touched, |tx| {
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'year'", [next.0.to_string()])?;
+        tx.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'plan_version'", [])?;
+        Ok(())
+    })?;
+    store.set_year(next);
+    store.audit(
+        &format!("user:{}", user.name),
+        "rollover",
+        &format!("{} → {}，结转 {} 张表 {n} 行", old.year, next, touched.len()),
+    )?;
+    let mut out = format!("已开始{next}：结转 {} 张表、{n} 行；不结转的表从空表开始\n", touched.len());
+    for c in carried {
+        let _ = writeln!(out, "{c}");
+    }
+    Ok(out)
+}

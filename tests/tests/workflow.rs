@@ -181,4 +181,16 @@ fn submit_return_with_comments_fix_resubmit_accept() {
     );
     a.ok(&["sync"]);
     assert!(a.ok(&["tables"]).contains("已上报"));
+
+    // After the merge a department head may read the school-wide table.
+    assert!(hub.ok(&["merged", "A6-1-1", "--user", "计算机系主任", "--password", PW]).contains("全校 2 行"));
+    // The next year starts from this year's approved data for tables that carry over.
+    let out = admin(&["rollover"]);
+    assert!(out.contains("已开始2026-2027学年") && out.contains("2 行"), "{out}");
+    a.ok(&["sync"]);
+    assert!(a.ok(&["status"]).contains("2026-2027学年"));
+    let rows = a.rows("A6-1-1");
+    assert_eq!(rows.len(), 2, "carried over from the approved version");
+    assert!(a.ok(&["tables"]).contains("A6-1-1     校内专任教师基本情况"));
+    assert!(a.ok(&["history", "A6-1-1", "T001", "姓名"]).contains("从上一学年结转"));
 }

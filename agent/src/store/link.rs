@@ -80,6 +80,15 @@ impl Store {
         Ok(())
     }
 
+    /// Moves the agent to another academic year (the hub started it): the old year's sheets
+    /// stay stored, the new year's come with the next sync.
+    pub fn switch_year(&mut self, year: caiji_shared::AcademicYear) -> Result<(), StoreError> {
+        self.conn.execute("UPDATE meta SET value = ?1 WHERE key = 'year'", [year.0.to_string()])?;
+        self.info.year = year;
+        self.docs = crate::docstore::Docs::new(self.edition().schema_version);
+        Ok(())
+    }
+
     /// The office's plan (table → deadline), once received.
     pub fn plan(&self) -> Result<Option<HashMap<String, Option<String>>>, StoreError> {
         if self.plan_version()? == 0 {

@@ -132,7 +132,11 @@ impl FromRequestParts<Arc<AppState>> for AuthAgent {
 }
 
 async fn plan(State(state): State<Arc<AppState>>, AuthAgent(agent): AuthAgent) -> Result<Json<AgentPlan>, AppError> {
-    with_store(&state, move |s| Ok(Json(s.plan_for(&agent.department)?))).await
+    with_store(&state, move |s| {
+        s.refresh()?;
+        Ok(Json(s.plan_for(&agent.department)?))
+    })
+    .await
 }
 
 async fn sync(
@@ -153,6 +157,7 @@ async fn sync(
     let agent_id = agent.id.clone();
     let handled = with_store(&state, move |s| {
         s.touch_agent(&agent.id)?;
+        s.refresh()?;
         crate::sync::handle(s, &agent, req).map_err(|e| match e {
             crate::store::HubError::Invalid(m) => AppError::new(StatusCode::BAD_REQUEST, "bad_sync_request", m),
             other => other.into(),

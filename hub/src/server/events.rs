@@ -81,8 +81,14 @@ pub async fn watch_plan(state: Arc<AppState>) {
         interval.tick().await;
         let s = state.clone();
         let versions = tokio::task::spawn_blocking(move || {
-            let st = s.store.lock().ok()?;
-            Some((st.plan_version().ok()?, st.office_seq().ok()?))
+            let mut st = s.store.lock().ok()?;
+            let plan = st.plan_version().ok()?;
+            let office = st.office_seq().ok()?;
+            if plan != s.events.plan.lock().expect("events lock").1 {
+                // A plan change may come with a new year (rollover).
+                let _ = st.refresh();
+            }
+            Some((plan, office))
         })
         .await
         .ok()

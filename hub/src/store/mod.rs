@@ -173,6 +173,23 @@ impl HubStore {
         &self.info
     }
 
+    /// Re-reads what another process may have changed (the year, after `caiji-hub rollover`).
+    pub fn refresh(&mut self) -> Result<(), HubError> {
+        let year: String = self.conn.query_row("SELECT value FROM meta WHERE key = 'year'", [], |r| r.get(0))?;
+        if let Ok(y) = year.parse::<i32>()
+            && y != self.info.year.0
+        {
+            self.info.year = AcademicYear(y);
+            self.docs.clear();
+        }
+        Ok(())
+    }
+
+    /// After a rollover: the year the hub collects now.
+    pub(crate) fn set_year(&mut self, year: AcademicYear) {
+        self.info.year = year;
+    }
+
     pub fn edition(&self) -> &Edition {
         self.catalog.edition(&self.info.edition).expect("checked at open")
     }

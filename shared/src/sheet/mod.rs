@@ -447,6 +447,22 @@ impl Sheet {
         Ok(hashes)
     }
 
+    /// Starts a new year's sheet from last year's rows (same row ids), recorded as a rollover.
+    pub fn carry_over(
+        &mut self,
+        edit: Edit,
+        rows: &[(RowId, Vec<(String, Value)>)],
+        note: &str,
+    ) -> Result<(), SheetError> {
+        let mut order = self.next_order();
+        for (id, cells) in rows {
+            self.insert_row(id, cells, order)?;
+            order += 1;
+        }
+        self.commit(edit, Action::Rollover, Some(note.to_string()));
+        Ok(())
+    }
+
     /// Sets (or, with `None`, clears) one cell, in one change. Returns `None` when the cell
     /// already had that value (nothing is written).
     pub fn set_cell(
