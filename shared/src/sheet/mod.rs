@@ -454,10 +454,8 @@ impl Sheet {
         rows: &[(RowId, Vec<(String, Value)>)],
         note: &str,
     ) -> Result<(), SheetError> {
-        let mut order = self.next_order();
-        for (id, cells) in rows {
+        for (order, (id, cells)) in (self.next_order()..).zip(rows) {
             self.insert_row(id, cells, order)?;
-            order += 1;
         }
         self.commit(edit, Action::Rollover, Some(note.to_string()));
         Ok(())
