@@ -78,7 +78,7 @@ pub fn handle(store: &mut HubStore, agent: &Agent, req: SyncRequest) -> Result<H
         {
             tracing::warn!(agent = %agent.id, department = %agent.department, sheet = %key, "采集端试图访问其他部门的表");
             store.audit(&format!("agent:{}", agent.id), "forbidden", key)?;
-            return Err(HubError::Forbidden(format!(
+            return Err(HubError::NotYourDepartment(format!(
                 "表「{key}」属于部门「{}」，本采集端（{}）无权访问",
                 id.department, agent.department
             )));
@@ -316,7 +316,7 @@ mod tests {
         let err = handle(&mut hub, &agent, SyncRequest { summary: Some(vec![other]), ..SyncRequest::default() })
             .err()
             .unwrap();
-        assert!(matches!(err, HubError::Forbidden(_)), "{err}");
+        assert!(matches!(err, HubError::NotYourDepartment(_)), "{err}");
         let old_year = SheetHeads { sheet: "2016/2024/A6-1-1/jsjx".into(), heads: vec![] };
         let bad_table = SheetHeads { sheet: "2016/2025/Z9/jsjx".into(), heads: vec![] };
         let handled = handle(

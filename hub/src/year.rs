@@ -36,7 +36,18 @@ fn sheets_of(store: &HubStore, table: &str) -> Result<Vec<SheetId>, HubError> {
 /// Merges every accepted sheet of every table: records the merge and reports the school-wide
 /// row counts, duplicates across departments and cross-table findings. Sheets not accepted yet
 /// are listed as missing.
+fn require(user: &OfficeUser, role: crate::store::OfficeRole, what: &str) -> Result<(), HubError> {
+    if user.role != role {
+        return Err(HubError::Forbidden(format!(
+            "{}不能执行「{what}」",
+            user.role.workflow().map_or("只读用户", |r| r.label())
+        )));
+    }
+    Ok(())
+}
+
 pub fn merge(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError> {
+    require(user, crate::store::OfficeRole::Admin, "汇总")?;
     let edition = store.edition().clone();
     let mut out = String::new();
     let mut merged: Vec<(SheetId, Vec<Row>)> = Vec::new();
@@ -105,6 +116,7 @@ pub fn merge(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError
 /// Locks every merged sheet (and re-locks sheets accepted again after an exception) at its
 /// current heads.
 pub fn lock(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError> {
+    require(user, crate::store::OfficeRole::Admin, "锁定")?;
     let edition = store.edition().clone();
     let mut locked = Vec::new();
     for table in &edition.tables {
@@ -122,6 +134,7 @@ pub fn lock(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError>
 
 /// The final approval of every locked sheet.
 pub fn approve(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError> {
+    require(user, crate::store::OfficeRole::Approver, "院长办公会审定")?;
     let edition = store.edition().clone();
     let mut n = 0;
     let mut open = Vec::new();
@@ -264,9 +277,7 @@ pub fn merged_table(store: &mut HubStore, user: &OfficeUser, table: &str) -> Res
 /// Starts the next academic year: tables that carry over start from this year's approved
 /// (locked) rows, the others empty; the plan stays; agents switch when they next sync.
 pub fn rollover(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError> {
-    if user.role != crate::store::OfficeRole::Admin {
-        return Err(HubError::Forbidden("只有平台管理办公室管理员可以开始新学年".into()));
-    }
+    require(user, crate::store::OfficeRole::Admin, "开始新学年")?;
     let edition = store.edition().clone();
     let old = store.info().clone();
     let next = old.year.next();

@@ -194,3 +194,62 @@ fn submit_return_with_comments_fix_resubmit_accept() {
     assert!(a.ok(&["tables"]).contains("A6-1-1     校内专任教师基本情况"));
     assert!(a.ok(&["history", "A6-1-1", "T001", "姓名"]).contains("从上一学年结转"));
 }
+
+#[test]
+fn the_office_json_api() {
+    let mut hub = Hub::new();
+    hub.start();
+    hub.ok(&["user-add", "审核员", "--role", "reviewer", "--password", PW]);
+    hub.ok(&["user-add", "主任", "--role", "dept_viewer", "--department", "jsjx", "--password", PW]);
+    let a = Agent::new();
+    a.enroll(&hub.url(), &hub.code("jsjx", &[]), &hub.fingerprint());
+    a.ok(&["user-add", "李主任", "--role", "dept-head", "--password", PW]);
+    let file = a.path("t.xlsx");
+    teacher_workbook(&file, &[teacher("T001", "王五", "198001")]);
+    a.ok(&["import", file.to_str().unwrap()]);
+    a.ok(&as_user(&["approve", "A6-1-1"], "李主任"));
+    a.ok(&["sync"]);
+
+    let http = reqwest::blocking::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    let url = |p: &str| format!("{}{p}", hub.url());
+    let login = |name: &str, password: &str| {
+        http.post(url("/api/office/login"))
+            .json(&serde_json::json!({"name": name, "password": password}))
+            .send()
+            .unwrap()
+    };
+    assert_eq!(login("审核员", "wrong").status().as_u16(), 401);
+    let token = login("审核员", PW).json::<serde_json::Value>().unwrap()["token"].as_str().unwrap().to_string();
+    let viewer = login("主任", PW).json::<serde_json::Value>().unwrap()["token"].as_str().unwrap().to_string();
+    assert_eq!(http.get(url("/api/office/sheets")).send().unwrap().status().as_u16(), 401, "no session");
+    let sheets: serde_json::Value =
+        http.get(url("/api/office/sheets?department=jsjx")).bearer_auth(&token).send().unwrap().json().unwrap();
+    let a611 = sheets.as_array().unwrap().iter().find(|s| s["table"] == "A6-1-1").unwrap();
+    assert_eq!(a611["state"], "已报送");
+    let act = |token: &str, body: serde_json::Value| {
+        let r = http.post(url("/api/office/sheets/A6-1-1/jsjx/act")).bearer_auth(token).json(&body).send().unwrap();
+        (r.status().as_u16(), r.json::<serde_json::Value>().unwrap())
+    };
+    let (status, body) = act(&token, serde_json::json!({"action": "return"}));
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+    assert!(body["message"].as_str().unwrap().contains("必须填写原因"));
+    let (status, body) = act(&viewer, serde_json::json!({"action": "accept"}));
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{body}");
+    let (status, body) =
+        act(&token, serde_json::json!({"action": "return", "reason": "请核对", "comments": ["T001:姓名:应为全称"]}));
+    assert_eq!(status, 200, "{body}");
+    let review: serde_json::Value =
+        http.get(url("/api/office/sheets/A6-1-1/jsjx")).bearer_auth(&token).send().unwrap().json().unwrap();
+    assert_eq!(review["state"], "已退回");
+    let r = http.post(url("/api/office/lock")).bearer_auth(&token).send().unwrap();
+    assert_eq!(r.status().as_u16(), 403, "a reviewer may not lock");
+    let audit: serde_json::Value =
+        http.get(url("/api/office/audit?filter=审核员")).bearer_auth(&token).send().unwrap().json().unwrap();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(
+        actions.contains(&"sign_in") && actions.contains(&"sign_in_failed") && actions.contains(&"workflow"),
+        "{actions:?}"
+    );
+    a.ok(&["sync"]);
+    assert!(a.ok(&["comments"]).contains("应为全称"));
+}

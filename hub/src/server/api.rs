@@ -25,11 +25,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/agent/plan", get(plan))
         .route("/api/agent/sync", post(sync).layer(DefaultBodyLimit::max(MAX_BODY)))
         .route("/api/agent/events", get(events))
+        .merge(super::office::routes())
         .with_state(state)
 }
 
 /// Runs store work off the async threads, holding the store's lock.
-async fn with_store<T: Send + 'static>(
+pub(super) async fn with_store<T: Send + 'static>(
     state: &Arc<AppState>,
     f: impl FnOnce(&mut HubStore) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {

@@ -38,7 +38,10 @@ impl From<HubError> for AppError {
                 AppError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
             HubError::Invalid(_) | HubError::BadDepartment(_) => AppError::bad_request(e.to_string()),
-            HubError::Forbidden(_) => AppError::new(StatusCode::FORBIDDEN, "not_your_department", e.to_string()),
+            HubError::NotYourDepartment(_) => {
+                AppError::new(StatusCode::FORBIDDEN, "not_your_department", e.to_string())
+            }
+            HubError::Forbidden(_) => AppError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
             HubError::Unauthorized(_) => AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
             other => AppError::internal("中心端存储出错", other),
         }

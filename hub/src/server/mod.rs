@@ -5,6 +5,7 @@
 mod api;
 mod error;
 mod events;
+mod office;
 
 use std::future::Future;
 use std::path::PathBuf;

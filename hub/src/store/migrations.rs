@@ -2,7 +2,16 @@
 //! `PRAGMA user_version`. Append-only: never edit a migration that has shipped, add a new one.
 
 /// Each migration is a list of SQL scripts run in one transaction.
-pub(super) const MIGRATIONS: &[&[&str]] = &[&[caiji_agent::docstore::SCHEMA, V1], &[V2]];
+pub(super) const MIGRATIONS: &[&[&str]] = &[&[caiji_agent::docstore::SCHEMA, V1], &[V2], &[V3]];
+
+/// 3: sign-in sessions of office users (token hashes only).
+const V3: &str = r#"
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user       TEXT NOT NULL REFERENCES users(name),
+    expires_at INTEGER NOT NULL
+);
+"#;
 
 /// 2: the workflow log of every sheet.
 const V2: &str = r#"

@@ -57,6 +57,8 @@ pub enum HubError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
+    NotYourDepartment(String),
+    #[error("{0}")]
     Unauthorized(String),
 }
 

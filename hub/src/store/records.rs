@@ -109,6 +109,54 @@ impl HubStore {
         }
     }
 
+    /// A session for a signed-in user (12 hours); returns the token (stored hashed).
+    pub fn new_session(&mut self, user: &OfficeUser) -> Result<String, HubError> {
+        let token = secrets::random_token(32);
+        self.conn.execute(
+            "INSERT INTO sessions (token_hash, user, expires_at) VALUES (?1, ?2, ?3)",
+            params![secrets::sha256_hex(&token), user.name, now() + 12 * 3600],
+        )?;
+        Ok(token)
+    }
+
+    /// The user of a live session.
+    pub fn session_user(&self, token: &str) -> Result<Option<OfficeUser>, HubError> {
+        let row: Option<(String, String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT u.name, u.role, u.department FROM sessions s JOIN users u ON u.name = s.user
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                params![secrets::sha256_hex(token), now()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(name, role, department)| {
+            OfficeRole::parse(&role).map(|role| OfficeUser { name, role, department })
+        }))
+    }
+
+    /// The audit log, newest first, optionally only entries whose actor, action or detail
+    /// contain `filter`.
+    pub fn audit_log(
+        &self,
+        filter: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(i64, String, String, String)>, HubError> {
+        let mut stmt = self.conn.prepare("SELECT at, actor, action, detail FROM audit ORDER BY id DESC")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, actor, action, detail): (i64, String, String, String) = row?;
+            if filter.is_none_or(|f| actor.contains(f) || action.contains(f) || detail.contains(f)) {
+                out.push((at, actor, action, detail));
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The log of one sheet, in the hub's order.
     pub fn sheet_records(&self, sheet: &SheetId) -> Result<Vec<Record>, HubError> {
         self.query_records(
@@ -239,7 +287,10 @@ impl HubStore {
         let heads: Vec<String> = self.sheet(sheet)?.heads().iter().map(ToString::to_string).collect();
         let event =
             Event { action, role, actor: user.name.clone(), at: now(), reason: reason.map(String::from), heads };
-        self.sheet_state(sheet)?.apply(&event).map_err(|e| HubError::Invalid(e.to_string()))?;
+        self.sheet_state(sheet)?.apply(&event).map_err(|e| match e {
+            caiji_shared::workflow::WorkflowError::NotAllowed { .. } => HubError::Forbidden(e.to_string()),
+            other => HubError::Invalid(other.to_string()),
+        })?;
         let record = Record {
             id: record_id(),
             sheet: sheet.to_string(),
