@@ -156,6 +156,14 @@ pub enum Command {
         #[arg(long, env = "CAIJI_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// 审计日志：每次操作、登录、锁定、例外、导出（可按人、部门、表、操作过滤）
+    Audit {
+        /// 只显示包含此内容的记录（如用户名、部门代码、表号、操作）
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+    },
     /// 查询一个数：谁、何时修改，是在报送、通过、锁定、审定之前还是之后
     Who {
         table: String,
@@ -457,6 +465,17 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
             let mut store = HubStore::open(&data)?;
             let user = store.sign_in(&user, &password)?;
             Ok(crate::year::rollover(&mut store, &user)?)
+        }
+        Command::Audit { filter, limit } => {
+            let store = HubStore::open(&data)?;
+            let mut out = String::new();
+            for (at, actor, action, detail) in store.audit_log(filter.as_deref(), limit)? {
+                let when = chrono::DateTime::from_timestamp(at, 0)
+                    .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default();
+                let _ = writeln!(out, "{when}\t{actor}\t{action}\t{detail}");
+            }
+            Ok(out)
         }
         Command::Who { table, department, row, field } => {
             let mut store = HubStore::open(&data)?;

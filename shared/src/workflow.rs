@@ -279,7 +279,9 @@ impl State {
             // A head may approve directly what they filled themselves.
             (DeptReview | Draft | Returned | Reopened, Action::DeptApprove) => Submitted,
             (Submitted, Action::Open) => OfficeReview,
-            (Submitted | OfficeReview | Accepted, Action::Return) => Returned,
+            // A merge can show a problem (a duplicate with another department): the office
+            // returns the sheet that must change.
+            (Submitted | OfficeReview | Accepted | Merged, Action::Return) => Returned,
             (Submitted | OfficeReview, Action::Accept) => Accepted,
             (Accepted, Action::Merge) => Merged,
             // After an exception the sheet is resubmitted, accepted again and re-locked at its

@@ -18,3 +18,5 @@ mod kill;
 mod sync;
 // The review loop: submit, return with comments, fix, resubmit with a diff, accept.
 mod workflow;
+// A whole academic year with three departments, end to end.
+mod year;
