@@ -106,7 +106,11 @@ pub fn tables(store: &mut Store, all: bool) -> Result<String, CliError> {
     let planned: Vec<String> = store.planned_tables().iter().map(|t| t.id.clone()).collect();
     let mut out = String::new();
     let info = store.info().clone();
-    let _ = writeln!(out, "{}（{}）{} 的报表：", info.department_name, info.department, info.year);
+    let _ = writeln!(
+        out,
+        "{}（{}）{} 的报表（流程后的 * 表示报送后又有修改，不在已报送的版本中）：",
+        info.department_name, info.department, info.year
+    );
     let _ = writeln!(
         out,
         "{}{}{}{}{}状态",
@@ -132,6 +136,7 @@ pub fn tables(store: &mut Store, all: bool) -> Result<String, CliError> {
         };
         let mark = if in_plan { "" } else { "（非本部门默认）" };
         let flow = store.sheet_state(&t.id)?;
+        let changed = crate::cmd_workflow::changed_since_submission(store, &t.id)?;
         let _ = writeln!(
             out,
             "{}{}{}{}{}{}{status}{mark}",
@@ -140,7 +145,7 @@ pub fn tables(store: &mut Store, all: bool) -> Result<String, CliError> {
             rpad(&rows.len().to_string(), 7),
             rpad(&tally.errors.to_string(), 7),
             rpad(&tally.warnings.to_string(), 7),
-            pad(flow.label(), 12)
+            pad(&format!("{}{}", flow.label(), if changed { "*" } else { "" }), 12)
         );
     }
     Ok(out)
@@ -312,6 +317,10 @@ pub fn show(store: &mut Store, table: &str, spec: &str) -> Result<String, CliErr
     for f in &t.fields {
         let v = row.cells.get(&f.id).map(Value::to_string).unwrap_or_default();
         let _ = writeln!(out, "  {}：{v}", f.label_text());
+    }
+    for (field, text) in crate::cmd_workflow::row_comments(store, &t.id, row.id.as_str())? {
+        let at = field.and_then(|f| t.field(&f).map(|f| format!("「{}」", f.label_text()))).unwrap_or_default();
+        let _ = writeln!(out, "批注{at}：{text}");
     }
     let mine: Vec<&Finding> = findings.iter().filter(|f| f.row_id.as_deref() == Some(row.id.as_str())).collect();
     if !mine.is_empty() {

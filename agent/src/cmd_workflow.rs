@@ -159,3 +159,40 @@ pub fn resolve(store: &mut Store, user: &str, password: Option<&str>, comment: &
     store.add_record(&record)?;
     Ok("已标记为已处理\n".into())
 }
+
+/// Whether the sheet changed after the version its head last submitted.
+pub fn changed_since_submission(store: &mut Store, table: &str) -> Result<bool, CliError> {
+    let id = store.sheet_id(table);
+    let submitted = store.records(&id)?.into_iter().rev().filter(|r| r.refused.is_none()).find_map(|r| match r.kind {
+        RecordKind::Event(e) if e.action == Action::DeptApprove => Some(e.heads),
+        _ => None,
+    });
+    let Some(heads) = submitted else { return Ok(false) };
+    let mut now: Vec<String> = store.sheet(table)?.heads().iter().map(ToString::to_string).collect();
+    let mut then = heads;
+    now.sort();
+    then.sort();
+    Ok(now != then)
+}
+
+/// The unresolved comments on one row: (field id, text).
+pub fn row_comments(store: &mut Store, table: &str, row: &str) -> Result<Vec<(Option<String>, String)>, CliError> {
+    let records = store.records(&store.sheet_id(table))?;
+    let resolved: Vec<String> = records
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RecordKind::Resolve { comment, .. } => Some(comment.clone()),
+            _ => None,
+        })
+        .collect();
+    Ok(records
+        .into_iter()
+        .filter(|r| !resolved.contains(&r.id))
+        .filter_map(|r| match r.kind {
+            RecordKind::Comment(c) if c.row.as_deref() == Some(row) => {
+                Some((c.field, format!("{}（{}）", c.text, c.author)))
+            }
+            _ => None,
+        })
+        .collect())
+}

@@ -99,9 +99,12 @@ fn submit_return_with_comments_fix_resubmit_accept() {
     assert!(comments.contains("退回修改（审核员）：出生日期与人事档案不符"), "{comments}");
     assert!(comments.contains("A6-1-1 第2行「出生日期」：应为 198511（审核员，待处理"), "{comments}");
     assert!(a.ok(&["tables"]).contains("已退回"));
+    // The comment shows where the collector fixes the row.
+    assert!(a.ok(&["show", "A6-1-1", "T002"]).contains("批注「出生日期」：应为 198511（审核员）"));
 
     // The fix, the comment resolved, the resubmission; the office sees only what changed.
     a.ok(&["set", "A6-1-1", "T002", "出生日期", "198511"]);
+    assert!(a.ok(&["tables"]).contains("已退回*"), "changed since the submitted version");
     let id = comments.split("编号 ").nth(1).and_then(|s| s.split('）').next()).expect("comment id").to_string();
     a.ok(&as_user(&["resolve", &id], "张三"));
     a.ok(&as_user(&["submit", "A6-1-1"], "张三"));
@@ -252,4 +255,77 @@ fn the_office_json_api() {
     );
     a.ok(&["sync"]);
     assert!(a.ok(&["comments"]).contains("应为全称"));
+}
+
+#[test]
+fn each_role_is_refused_what_is_not_its_own() {
+    let mut hub = Hub::new();
+    hub.start();
+    hub.ok(&["user-add", "审核员", "--role", "reviewer", "--password", PW]);
+    hub.ok(&["user-add", "审定人", "--role", "approver", "--password", PW]);
+    hub.ok(&["user-add", "主任", "--role", "dept_viewer", "--department", "jsjx", "--password", PW]);
+    let a = Agent::new();
+    a.enroll(&hub.url(), &hub.code("jsjx", &[]), &hub.fingerprint());
+    a.ok(&["user-add", "张三", "--role", "collector", "--password", PW]);
+    a.ok(&["user-add", "李主任", "--role", "dept-head", "--password", PW]);
+    let f = a.path("t.xlsx");
+    teacher_workbook(&f, &[teacher("T001", "王五", "198001")]);
+    a.ok(&["import", f.to_str().unwrap()]);
+    a.ok(&as_user(&["submit", "A6-1-1"], "张三"));
+    // The collector may neither return nor approve.
+    for args in [&["approve", "A6-1-1"][..], &["return", "A6-1-1", "--reason", "x"][..]] {
+        let (ok, _, err) = a.run(&as_user(args, "张三"));
+        assert!(!ok && err.contains("数据采集人不能执行"), "{args:?}: {err}");
+    }
+    a.ok(&as_user(&["approve", "A6-1-1"], "李主任"));
+    a.ok(&["sync"]);
+    // Office roles: each only its own steps.
+    let refused = |args: &[&str], user: &str, want: &str| {
+        let mut v = args.to_vec();
+        v.extend_from_slice(&["--user", user, "--password", PW]);
+        let (ok, _, err) = hub.run(&v);
+        assert!(!ok && err.contains(want), "{args:?} as {user}: {err}");
+    };
+    refused(&["merge"], "审核员", "平台管理办公室审核员不能执行「汇总」");
+    refused(&["lock"], "审核员", "平台管理办公室审核员不能执行「锁定」");
+    refused(&["rollover"], "审核员", "平台管理办公室审核员不能执行「开始新学年」");
+    refused(&["approve"], "审核员", "不能执行「院长办公会审定」");
+    refused(&["export", "-o", "x"], "审核员", "只有平台管理办公室管理员可以导出");
+    refused(
+        &["review", "act", "A6-1-1", "--department", "jsjx", "--action", "accept"],
+        "审定人",
+        "院长办公会审定人不能执行「审核通过」",
+    );
+    refused(
+        &["review", "act", "A6-1-1", "--department", "jsjx", "--action", "accept"],
+        "主任",
+        "只读用户不能执行审核操作",
+    );
+    refused(&["merged", "A6-1-1"], "主任", "尚未汇总");
+    refused(&["lock"], "主任", "只读用户不能执行「锁定」");
+    // An agent cannot write the office's steps into the log: the hub keeps them refused.
+    let token = a.token();
+    let event = caiji_shared::workflow::Event {
+        action: caiji_shared::workflow::Action::Accept,
+        role: caiji_shared::workflow::Role::OfficeReviewer,
+        actor: "伪造".into(),
+        at: 1,
+        reason: None,
+        heads: vec![],
+    };
+    let record = caiji_shared::workflow::Record {
+        id: "forged-1".into(),
+        sheet: "2016/2025/A6-1-1/jsjx".into(),
+        kind: caiji_shared::workflow::RecordKind::Event(event),
+        seq: None,
+        refused: None,
+        late: false,
+    };
+    let body =
+        caiji_shared::sync::encode(&caiji_shared::sync::SyncRequest { records: vec![record], ..Default::default() });
+    let http = reqwest::blocking::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    let r = http.post(format!("{}/api/agent/sync", hub.url())).bearer_auth(&token).body(body).send().unwrap();
+    let resp: caiji_shared::sync::SyncResponse = caiji_shared::sync::decode(&r.bytes().unwrap()).unwrap();
+    assert!(resp.records[0].refused.as_deref().is_some_and(|w| w.contains("采集端不能记录")), "{:?}", resp.records);
+    assert!(hub.ok(&["review", "list", "--department", "jsjx"]).contains("A6-1-1 校内专任教师基本情况：已报送"));
 }
