@@ -14,10 +14,16 @@ use caiji_shared::AcademicYear;
 use caiji_shared::catalog::DepartmentKind;
 
 use crate::cli::CliError;
-use crate::store::{HubInfo, HubStore};
+use caiji_shared::workflow::{Action, Role};
+
+use crate::store::{HubInfo, HubStore, OfficeRole};
 
 /// The demo's office account.
 pub const ADMIN: (&str, &str) = ("admin", "caiji-demo-2025");
+/// The demo's reviewer account.
+pub const REVIEWER: (&str, &str) = ("审核员", "caiji-demo-2025");
+/// The demo agents' collector and head, and their password.
+pub const AGENT_USERS: (&str, &str, &str) = ("演示采集员", "演示负责人", "caiji-demo");
 
 const DEPARTMENTS: [(&str, &str, DepartmentKind); 3] = [
     ("jwc", "教务处", DepartmentKind::Office),
@@ -140,6 +146,8 @@ pub fn run(listen: SocketAddr) -> Result<String, CliError> {
     for (code, name, kind) in DEPARTMENTS {
         hub.add_department(code, name, kind)?;
     }
+    hub.add_user(REVIEWER.0, OfficeRole::Reviewer, None, REVIEWER.1)?;
+    let reviewer = hub.sign_in(REVIEWER.0, REVIEWER.1)?;
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CliError::Usage(e.to_string()))?;
     let listener = rt
@@ -160,7 +168,12 @@ pub fn run(listen: SocketAddr) -> Result<String, CliError> {
     let _ = writeln!(report, "\n中心端：{url}");
     let _ = writeln!(report, "  学校：{}，{}", info.school, info.year);
     let _ = writeln!(report, "  证书指纹：{fingerprint}");
-    let _ = writeln!(report, "  平台管理办公室账号：{} / {}", ADMIN.0, ADMIN.1);
+    let _ = writeln!(
+        report,
+        "  平台管理办公室账号：管理员 {} / {}，审核员 {} / {}",
+        ADMIN.0, ADMIN.1, REVIEWER.0, REVIEWER.1
+    );
+    let _ = writeln!(report, "  审核：cargo run -p caiji-hub -- --data {} review list", hub_dir.display());
     let _ = writeln!(report, "  查看：cargo run -p caiji-hub -- --data {} agents", hub_dir.display());
     let mut agents = Vec::new();
     for (code, name, _) in DEPARTMENTS {
@@ -176,12 +189,57 @@ pub fn run(listen: SocketAddr) -> Result<String, CliError> {
         .map_err(|e| CliError::Usage(e.to_string()))?;
         let mut store = Store::open(&dir).map_err(|e| CliError::Usage(e.to_string()))?;
         let imported = import_samples(&mut store, tmp.path(), code)?;
+        // Accounts on the agent, and a first submission so the demo shows the workflow.
+        let fail = |e: caiji_agent::cli::CliError| CliError::Usage(e.to_string());
+        caiji_agent::cmd_workflow::user_add(&mut store, AGENT_USERS.0, Role::Collector, AGENT_USERS.2).map_err(fail)?;
+        caiji_agent::cmd_workflow::user_add(&mut store, AGENT_USERS.1, Role::DeptHead, AGENT_USERS.2).map_err(fail)?;
+        let submitted = match code {
+            "jsjx" => "A6-1-1",
+            "jwc" => "A7-2",
+            _ => "A1-6",
+        };
+        caiji_agent::cmd_workflow::act(
+            &mut store,
+            AGENT_USERS.1,
+            Some(AGENT_USERS.2),
+            submitted,
+            Action::DeptApprove,
+            None,
+        )
+        .map_err(fail)?;
+        let client = caiji_agent::sync::client_for(&store).map_err(|e| CliError::Usage(e.to_string()))?;
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(store));
+        rt.block_on(caiji_agent::sync::sync_once(&shared, &client)).map_err(|e| CliError::Usage(e.to_string()))?;
+        let store = std::sync::Arc::try_unwrap(shared)
+            .map_err(|_| CliError::Usage("演示采集端仍被占用".into()))?
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        // The office's side: one sheet accepted, one returned with a comment.
+        let id = caiji_shared::sheet::SheetId::new(&info.edition, info.year, submitted, code);
+        match code {
+            "jwc" => {
+                hub.office_act(&reviewer, &id, Action::Open, None, &[])?;
+                hub.office_act(&reviewer, &id, Action::Accept, None, &[])?;
+            }
+            "zzrsb" => {
+                let comment = (None, None, "请补充各机构的兼职人数".to_string());
+                hub.office_act(&reviewer, &id, Action::Return, Some("兼职人数不全"), &[comment])?;
+            }
+            _ => {}
+        }
         let running = Running::start(store, rt.handle()).map_err(|e| CliError::Usage(e.to_string()))?;
         let _ = writeln!(report, "\n采集端 {name}（{code}）：{}", dir.display());
         for l in imported {
             let _ = writeln!(report, "  已导入示例 {l}");
         }
+        let state = hub.sheet_state(&id)?;
+        let _ = writeln!(
+            report,
+            "  {submitted}：{state}（部门账号 {} / {} 密码 {}）",
+            AGENT_USERS.0, AGENT_USERS.1, AGENT_USERS.2
+        );
         let _ = writeln!(report, "  同步状态：cargo run -p caiji-agent -- --data {} status", dir.display());
+        let _ = writeln!(report, "  表和流程：cargo run -p caiji-agent -- --data {} tables", dir.display());
         let _ = writeln!(report, "  自动导入：把 Excel/CSV 文件放入 {}", dir.join("inbox").display());
         agents.push(running);
     }
