@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use caiji_shared::sheet::{SheetDiff, SheetId};
+use caiji_shared::catalog::{Field, Table};
+use caiji_shared::sheet::{Row, SheetDiff, SheetId};
 use caiji_shared::validate::{RowData, check_sheet};
 use caiji_shared::workflow::{Action, RecordKind};
 
@@ -172,41 +173,8 @@ pub fn parse_comment(
     };
     let table = store.table(&sheet.table)?.clone();
     let rows = store.sheet(sheet)?.live_rows();
-    let row_id = if row.is_empty() {
-        None
-    } else {
-        let by_number = row.parse::<usize>().ok().and_then(|n| rows.get(n.wrapping_sub(1)));
-        let by_key = rows.iter().find(|r| {
-            table
-                .key
-                .iter()
-                .map(|k| r.cells.get(k).map(|v| v.to_string()).unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join("+")
-                == row
-        });
-        Some(
-            by_key
-                .or(by_number)
-                .ok_or_else(|| HubError::Invalid(format!("{} 没有「{row}」这一行", table.title())))?
-                .id
-                .0
-                .clone(),
-        )
-    };
-    let field_id = if field.is_empty() {
-        None
-    } else {
-        Some(
-            table
-                .fields
-                .iter()
-                .find(|f| f.id == field || f.label_text() == field || f.label.last().is_some_and(|l| l == field))
-                .ok_or_else(|| HubError::Invalid(format!("{} 没有字段「{field}」", table.title())))?
-                .id
-                .clone(),
-        )
-    };
+    let row_id = if row.is_empty() { None } else { Some(find_row(&table, &rows, row)?.id.0.clone()) };
+    let field_id = if field.is_empty() { None } else { Some(find_field(&table, field)?.id.clone()) };
     Ok((row_id, field_id, text.to_string()))
 }
 
@@ -231,4 +199,29 @@ pub fn act(
         action.label(),
         if parsed.is_empty() { String::new() } else { format!("，附批注 {} 条", parsed.len()) }
     ))
+}
+
+/// A row by its natural key value ("T001", or "510201+01") or, among live rows, its number.
+pub fn find_row<'r>(table: &Table, rows: &'r [Row], spec: &str) -> Result<&'r Row, HubError> {
+    let key = |r: &Row| {
+        table
+            .key
+            .iter()
+            .map(|k| r.cells.get(k).map(|v| v.to_string()).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("+")
+    };
+    rows.iter()
+        .find(|r| key(r) == spec)
+        .or_else(|| spec.parse::<usize>().ok().and_then(|n| rows.iter().filter(|r| !r.deleted).nth(n.wrapping_sub(1))))
+        .ok_or_else(|| HubError::Invalid(format!("{} 没有「{spec}」这一行", table.title())))
+}
+
+/// A field by id, full label or, as the template's last header level, its last label part.
+pub fn find_field<'t>(table: &'t Table, spec: &str) -> Result<&'t Field, HubError> {
+    table
+        .fields
+        .iter()
+        .find(|f| f.id == spec || f.label_text() == spec || f.label.last().is_some_and(|l| l == spec))
+        .ok_or_else(|| HubError::Invalid(format!("{} 没有字段「{spec}」", table.title())))
 }

@@ -164,27 +164,8 @@ pub fn approve(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubErr
 pub fn who(store: &mut HubStore, sheet: &SheetId, row: &str, field: &str) -> Result<String, HubError> {
     let table = store.table(&sheet.table)?.clone();
     let rows = store.sheet(sheet)?.rows();
-    let target = rows
-        .iter()
-        .find(|r| {
-            table
-                .key
-                .iter()
-                .map(|k| r.cells.get(k).map(|v| v.to_string()).unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join("+")
-                == row
-        })
-        .or_else(|| row.parse::<usize>().ok().and_then(|n| rows.iter().filter(|r| !r.deleted).nth(n.wrapping_sub(1))))
-        .ok_or_else(|| HubError::Invalid(format!("{} 没有「{row}」这一行", table.title())))?
-        .id
-        .clone();
-    let f = table
-        .fields
-        .iter()
-        .find(|f| f.id == field || f.label_text() == field || f.label.last().is_some_and(|l| l == field))
-        .ok_or_else(|| HubError::Invalid(format!("{} 没有字段「{field}」", table.title())))?
-        .clone();
+    let target = crate::review::find_row(&table, &rows, row)?.id.clone();
+    let f = crate::review::find_field(&table, field)?.clone();
     // The workflow milestones, with the heads they fixed.
     let milestones: Vec<(Action, i64, String, Vec<automerge::ChangeHash>)> = store
         .sheet_records(sheet)?

@@ -93,6 +93,16 @@ async fn enroll(
     .await
 }
 
+/// The bearer token of a request.
+pub(super) fn bearer(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+}
+
 /// An authenticated, not revoked agent.
 pub struct AuthAgent(pub Agent);
 
@@ -100,15 +110,9 @@ impl FromRequestParts<Arc<AppState>> for AuthAgent {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_string())
-            .ok_or_else(|| {
-                AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", "缺少身份凭证：请先用注册码注册本采集端")
-            })?;
+        let token = bearer(parts).ok_or_else(|| {
+            AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", "缺少身份凭证：请先用注册码注册本采集端")
+        })?;
         let agent = with_store(state, move |s| Ok(s.agent_by_token(&token)?)).await?;
         match agent {
             None => {

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use caiji_shared::sheet::SheetId;
@@ -47,12 +47,7 @@ impl FromRequestParts<Arc<AppState>> for AuthOffice {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_string())
+        let token = super::api::bearer(parts)
             .ok_or_else(|| AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", "请先登录"))?;
         with_store(state, move |s| {
             s.refresh()?;
