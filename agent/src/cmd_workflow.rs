@@ -46,11 +46,14 @@ pub fn act(
         let (_, findings) = sheet_findings(store, &t.id)?;
         let tally = Tally::of(&findings);
         if let Err(e) = check_submittable(tally.errors) {
-            return Err(CliError::Usage(format!(
-                "{} 未提交：{e}。运行 `caiji-agent validate {}` 查看",
-                t.title(),
-                t.id
-            )));
+            let which: Vec<String> =
+                findings.iter().filter(|f| f.is_error()).take(5).map(|f| format!("  {f}")).collect();
+            let more = if tally.errors > 5 {
+                format!("\n  ……共 {} 处，运行 `caiji-agent validate {}` 查看全部", tally.errors, t.id)
+            } else {
+                String::new()
+            };
+            return Err(CliError::Usage(format!("{} 未提交：{e}：\n{}{more}", t.title(), which.join("\n"))));
         }
     }
     let heads: Vec<String> = store.sheet(&t.id)?.heads().iter().map(ToString::to_string).collect();

@@ -48,7 +48,11 @@ fn a_whole_year_with_three_departments() {
     let f = jsjx.path("teachers.xlsx");
     teacher_workbook(&f, &[teacher("T001", "张三", "198001"), teacher("T002", "李四", "198513")]);
     jsjx.ok(&["import", f.to_str().unwrap()]);
-    assert!(!jsjx.run(&with_user(&["submit", "A6-1-1"], "采集员", PW)).0, "errors block the submission");
+    let (ok, _, err) = jsjx.run(&with_user(&["submit", "A6-1-1"], "采集员", PW));
+    assert!(
+        !ok && err.contains("第2行「出生日期」：198513 不是有效的年月"),
+        "errors block the submission, named: {err}"
+    );
     jsjx.ok(&["set", "A6-1-1", "T002", "出生日期", "198512"]);
     collector(&jsjx, &["submit", "A6-1-1"]);
     head(&jsjx, &["return", "A6-1-1", "--reason", "补充职称"]);
@@ -160,7 +164,8 @@ fn a_whole_year_with_three_departments() {
         if parts.len() == 4 {
             *actions.entry(parts[2].to_string()).or_insert(0) += 1;
             if parts[2] == "workflow" {
-                let step = parts[3].split_whitespace().nth(1).unwrap_or("").to_string();
+                let step =
+                    parts[3].split_whitespace().nth(1).unwrap_or("").split('（').next().unwrap_or("").to_string();
                 *states.entry(step).or_insert(0) += 1;
             }
         }

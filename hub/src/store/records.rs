@@ -260,8 +260,11 @@ impl HubStore {
         )?;
         record.seq = Some(self.conn.last_insert_rowid());
         let what = match &record.kind {
-            RecordKind::Event(e) => e.action.label().to_string(),
-            RecordKind::Comment(_) => "批注".into(),
+            RecordKind::Event(e) => {
+                let reason = e.reason.as_ref().map(|r| format!("（原因：{r}）")).unwrap_or_default();
+                format!("{}{reason}（{}）", e.action.label(), e.actor)
+            }
+            RecordKind::Comment(c) => format!("批注（{}）：{}", c.author, c.text),
             RecordKind::Resolve { .. } => "批注已处理".into(),
         };
         let detail = format!(
