@@ -1,7 +1,8 @@
 //! `caiji-agent`: the department agent. A collector's sheets live in a durable local store
-//! ([`store`]); Excel and CSV files come in through [`import`] (by command or through the drop
-//! folder, [`inbox`]) and go out through [`export`]; [`cli`] and [`cmd`] are the command line,
-//! [`serve`] the background process.
+//! ([`store`], on [`docstore`]); Excel and CSV files come in through [`import`] (by command or
+//! through the drop folder, [`inbox`]) and go out through [`export`]; [`sync`] and
+//! [`hub_client`] keep them in step with the hub; [`cli`], [`cmd`], [`cmd_sync`] and
+//! [`cmd_workflow`] are the command line, [`serve`] the background process.
 //!
 //! The binary (`main.rs`) is a shim: it parses the command line into [`cli::Cli`] and calls
 //! [`cli::run`], which returns the text to print or a typed error.

@@ -1,6 +1,8 @@
-//! `caiji-hub`: the college's hub. It keeps every department's sheets ([`store`]), serves the
-//! sync endpoint over HTTPS ([`server`], [`tls`], [`sync`]), and is driven by the command line
-//! ([`cli`]); [`demo`] starts a hub with three agents and sample data on loopback.
+//! `caiji-hub`: the college's hub. It keeps every department's sheets and workflow log
+//! ([`store`]), serves sync and the office's API over HTTPS ([`server`], [`tls`], [`sync`]),
+//! runs the review ([`review`]), the year's steps ([`year`]) and the export for the province
+//! ([`report`]), and is driven by the command line ([`cli`]); [`demo`] starts a hub with three
+//! agents and sample data on loopback.
 
 pub mod cli;
 pub mod demo;
