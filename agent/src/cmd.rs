@@ -14,6 +14,13 @@ use crate::cli::{CliError, Kind};
 use crate::import::{ImportOptions, Progress, Stage, import_file, report};
 use crate::store::{AgentInfo, Store, StoreError, now};
 
+/// Unix seconds as local date and time, as people read them.
+pub fn local_time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
 /// Left-aligns to a terminal width (a Chinese character takes two columns), plus one space.
 fn pad(s: &str, width: usize) -> String {
     let w = unicode_width::UnicodeWidthStr::width(s);
@@ -516,9 +523,7 @@ pub fn history(store: &mut Store, table: &str, spec: &str, field: &str) -> Resul
         } else {
             e.change.user.clone()
         };
-        let when = chrono::DateTime::from_timestamp(e.change.time, 0)
-            .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
+        let when = local_time(e.change.time);
         let note = e.change.note.map(|n| format!("（{n}）")).unwrap_or_default();
         let _ =
             writeln!(out, "  {when}  {who}  {}{note}  {} → {}", e.change.action.label(), show(&e.old), show(&e.new));

@@ -8,6 +8,7 @@ use caiji_shared::AcademicYear;
 use caiji_shared::catalog::DepartmentKind;
 
 use crate::cli::CliError;
+use crate::cmd::local_time as when;
 use crate::hub_client::{HubClient, HubClientError};
 use crate::store::{AgentInfo, HubLink, Store, StoreError};
 use crate::sync::{SyncError, client_for, sync_once};
@@ -32,12 +33,6 @@ impl From<SyncError> for CliError {
             other => CliError::Usage(other.to_string()),
         }
     }
-}
-
-fn when(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
 }
 
 /// `caiji-agent enroll`: shows the hub certificate's fingerprint, pins it, redeems the code.

@@ -470,9 +470,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
             let store = HubStore::open(&data)?;
             let mut out = String::new();
             for (at, actor, action, detail) in store.audit_log(filter.as_deref(), limit)? {
-                let when = chrono::DateTime::from_timestamp(at, 0)
-                    .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
-                    .unwrap_or_default();
+                let when = caiji_agent::cmd::local_time(at);
                 let _ = writeln!(out, "{when}\t{actor}\t{action}\t{detail}");
             }
             Ok(out)

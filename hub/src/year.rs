@@ -203,9 +203,7 @@ pub fn who(store: &mut HubStore, sheet: &SheetId, row: &str, field: &str) -> Res
             };
             notes.push(if included { format!("{verb}（{actor}）前") } else { format!("{verb}（{actor}）后") });
         }
-        let when = chrono::DateTime::from_timestamp(e.change.time, 0)
-            .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
+        let when = caiji_agent::cmd::local_time(e.change.time);
         let _ = writeln!(
             out,
             "  {when}  {}  {} → {}  {}",

@@ -143,3 +143,10 @@ pub fn teacher(emp_no: &str, name: &str, birth: &str) -> Vec<String> {
         .map(|s| s.to_string())
         .collect()
 }
+
+/// `args` followed by `--user USER --password PASSWORD`.
+pub fn with_user<'a>(args: &[&'a str], user: &'a str, password: &'a str) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend_from_slice(&["--user", user, "--password", password]);
+    v
+}

@@ -3,14 +3,12 @@
 //! the fix, the resubmission whose diff the office sees, acceptance; and role refusals.
 
 use crate::net::Hub;
-use crate::support::{Agent, teacher, teacher_workbook};
+use crate::support::{Agent, teacher, teacher_workbook, with_user};
 
 const PW: &str = "password-2025";
 
 fn as_user<'a>(args: &[&'a str], user: &'a str) -> Vec<&'a str> {
-    let mut v = args.to_vec();
-    v.extend_from_slice(&["--user", user, "--password", PW]);
-    v
+    with_user(args, user, PW)
 }
 
 #[test]

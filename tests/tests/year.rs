@@ -8,15 +8,9 @@
 use std::collections::BTreeMap;
 
 use crate::net::{Hub, PASSWORD};
-use crate::support::{Agent, teacher, teacher_workbook};
+use crate::support::{Agent, teacher, teacher_workbook, with_user};
 
 const PW: &str = "password-2025";
-
-fn with_user<'a>(args: &[&'a str], user: &'a str, password: &'a str) -> Vec<&'a str> {
-    let mut v = args.to_vec();
-    v.extend_from_slice(&["--user", user, "--password", password]);
-    v
-}
 
 /// An enrolled agent with a collector and a head.
 fn department(hub: &Hub, code: &str, name: &str) -> Agent {
