@@ -146,9 +146,8 @@ pub fn approve(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubErr
                     n += 1;
                 }
                 State::Approved | State::Reported => {}
-                other if store.sheet_records(&id)?.is_empty() => {
-                    let _ = other; // never filled: nothing to approve
-                }
+                // A sheet nobody ever submitted has nothing to approve.
+                State::Draft if store.sheet_records(&id)?.is_empty() => {}
                 other => open.push(format!("{} {}（{other}）", id.table, id.department)),
             }
         }
