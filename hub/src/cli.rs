@@ -401,13 +401,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
             }
             let mut out = format!("{}（{department}）：{} 行\n", t.title(), rows.len());
             for (i, r) in rows.iter().enumerate() {
-                let cells: Vec<String> = t
-                    .fields
-                    .iter()
-                    .filter_map(|f| r.cells.get(&f.id).map(|v| format!("{}={v}", f.label_text())))
-                    .take(6)
-                    .collect();
-                let _ = writeln!(out, "{}\t{}", i + 1, cells.join("  "));
+                let _ = writeln!(out, "{}\t{}", i + 1, crate::review::row_summary(&t, r));
             }
             Ok(out)
         }

@@ -225,3 +225,14 @@ pub fn find_field<'t>(table: &'t Table, spec: &str) -> Result<&'t Field, HubErro
         .find(|f| f.id == spec || f.label_text() == spec || f.label.last().is_some_and(|l| l == spec))
         .ok_or_else(|| HubError::Invalid(format!("{} 没有字段「{spec}」", table.title())))
 }
+
+/// A row in one line: its first six filled fields as 标签=值.
+pub fn row_summary(table: &Table, row: &Row) -> String {
+    let cells: Vec<String> = table
+        .fields
+        .iter()
+        .filter_map(|f| row.cells.get(&f.id).map(|v| format!("{}={v}", f.label_text())))
+        .take(6)
+        .collect();
+    cells.join("  ")
+}

@@ -21,6 +21,16 @@ pub fn locked_heads(store: &HubStore, sheet: &SheetId) -> Result<Option<Vec<auto
     }))
 }
 
+/// A merged sheet's rows: at its locked version once locked, else as they are.
+fn merged_rows(store: &mut HubStore, id: &SheetId) -> Result<Vec<Row>, HubError> {
+    let heads = locked_heads(store, id)?;
+    let sheet = store.sheet(id)?;
+    Ok(match heads {
+        Some(h) => sheet.live_rows_at(&h),
+        None => sheet.live_rows(),
+    })
+}
+
 /// The sheets of this year that exist for a table, by department (those the plan names).
 fn sheets_of(store: &HubStore, table: &str) -> Result<Vec<SheetId>, HubError> {
     let info = store.info().clone();
@@ -61,12 +71,7 @@ pub fn merge(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubError
                     merged.push((id, rows));
                 }
                 State::Merged | State::Locked | State::Approved | State::Reported => {
-                    let heads = locked_heads(store, &id)?;
-                    let sheet = store.sheet(&id)?;
-                    let rows = match heads {
-                        Some(h) => sheet.live_rows_at(&h),
-                        None => sheet.live_rows(),
-                    };
+                    let rows = merged_rows(store, &id)?;
                     merged.push((id, rows));
                 }
                 other => waiting.push(format!("{} {}（{other}）", id.table, id.department)),
@@ -228,21 +233,9 @@ pub fn merged_table(store: &mut HubStore, user: &OfficeUser, table: &str) -> Res
             continue;
         }
         any_merged = true;
-        let heads = locked_heads(store, &id)?;
-        let sheet = store.sheet(&id)?;
-        let rows = match heads {
-            Some(h) => sheet.live_rows_at(&h),
-            None => sheet.live_rows(),
-        };
-        for r in &rows {
+        for r in &merged_rows(store, &id)? {
             total += 1;
-            let cells: Vec<String> = t
-                .fields
-                .iter()
-                .filter_map(|f| r.cells.get(&f.id).map(|v| format!("{}={v}", f.label_text())))
-                .take(6)
-                .collect();
-            let _ = writeln!(out, "{total}\t{}\t{}", id.department, cells.join("  "));
+            let _ = writeln!(out, "{total}\t{}\t{}", id.department, crate::review::row_summary(&t, r));
         }
     }
     if !any_merged {
@@ -259,7 +252,7 @@ pub fn rollover(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubEr
     let edition = store.edition().clone();
     let old = store.info().clone();
     let next = old.year.next();
-    let mut carried = Vec::new();
+    let mut not_carried = Vec::new();
     let mut pending = Vec::new();
     for table in edition.tables.iter().filter(|t| t.carry_over) {
         for id in sheets_of(store, &table.id)? {
@@ -275,7 +268,7 @@ pub fn rollover(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubEr
                     pending.push((SheetId::new(&old.edition, next, &table.id, &id.department), rows));
                 }
                 State::Draft if store.sheet_records(&id)?.is_empty() => {}
-                other => carried.push(format!("（{} {} 状态为「{other}」，未结转）", id.table, id.department)),
+                other => not_carried.push(format!("（{} {} 状态为「{other}」，未结转）", id.table, id.department)),
             }
         }
     }
@@ -302,7 +295,7 @@ pub fn rollover(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubEr
         &format!("{} → {}，结转 {} 张表 {n} 行", old.year, next, touched.len()),
     )?;
     let mut out = format!("已开始{next}：结转 {} 张表、{n} 行；不结转的表从空表开始\n", touched.len());
-    for c in carried {
+    for c in not_carried {
         let _ = writeln!(out, "{c}");
     }
     Ok(out)
