@@ -208,8 +208,15 @@ pub enum Command {
     },
     /// 查看与中心端的同步状态（serve 运行时也可使用）
     Status,
-    /// 在后台运行：自动导入放入 inbox 文件夹的文件，并自动与中心端同步
-    Serve,
+    /// 在后台运行：提供本机网页，自动导入放入 inbox 文件夹的文件，并自动与中心端同步
+    Serve {
+        /// 网页的本机地址（只能是 127.0.0.1 等本机地址）
+        #[arg(long, default_value = "127.0.0.1:8380")]
+        web: std::net::SocketAddr,
+        /// 不提供网页
+        #[arg(long)]
+        no_web: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -251,7 +258,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
             cmd::init(&data, department, name, kind, year, collector, edition)
         }
         Command::Catalog { table, edition } => cmd::catalog(table, edition),
-        Command::Serve => crate::serve::run(&data),
+        Command::Serve { web, no_web } => crate::serve::run(&data, (!no_web).then_some(web)),
         Command::Enroll { hub, code, name, collector, fingerprint } => {
             crate::cmd_sync::enroll(&data, &hub, &code, name, collector, fingerprint)
         }
@@ -306,7 +313,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
                 Command::Resolve { id, password } => cmd_workflow::resolve(&mut store, &user, password.as_deref(), &id),
                 Command::Init { .. }
                 | Command::Catalog { .. }
-                | Command::Serve
+                | Command::Serve { .. }
                 | Command::Enroll { .. }
                 | Command::Sync
                 | Command::Status => unreachable!("handled above"),

@@ -2,7 +2,8 @@
 //! ([`store`], on [`docstore`]); Excel and CSV files come in through [`import`] (by command or
 //! through the drop folder, [`inbox`]) and go out through [`export`]; [`sync`] and
 //! [`hub_client`] keep them in step with the hub; [`cli`], [`cmd`], [`cmd_sync`] and
-//! [`cmd_workflow`] are the command line, [`serve`] the background process.
+//! [`cmd_workflow`] are the command line, [`serve`] the background process, [`web`] its
+//! screens in the browser (on [`webkit`], which the hub's screens share).
 //!
 //! The binary (`main.rs`) is a shim: it parses the command line into [`cli::Cli`] and calls
 //! [`cli::run`], which returns the text to print or a typed error.
@@ -20,3 +21,5 @@ pub mod secrets;
 pub mod serve;
 pub mod store;
 pub mod sync;
+pub mod web;
+pub mod webkit;

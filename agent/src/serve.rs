@@ -3,6 +3,7 @@
 //! when the hub signals news (long-poll); when the hub cannot be reached it backs off
 //! exponentially with jitter, without a busy loop or a flood of messages.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,8 +23,9 @@ const PERIOD: Duration = Duration::from_secs(60);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
-/// Runs until interrupted (Ctrl-C or SIGTERM), then returns a closing line.
-pub fn run(data: &Path) -> Result<String, CliError> {
+/// Runs until interrupted (Ctrl-C or SIGTERM), then returns a closing line. With `web`, the
+/// screens are served there (a loopback address).
+pub fn run(data: &Path, web: Option<SocketAddr>) -> Result<String, CliError> {
     init_logging();
     let store = Store::open(data)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -31,7 +33,10 @@ pub fn run(data: &Path) -> Result<String, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Usage(format!("无法启动后台服务：{e}")))?;
-    let running = Running::start(store, runtime.handle())?;
+    let running = Running::start(store, runtime.handle(), web)?;
+    if let Some(addr) = running.web_addr {
+        tracing::info!("采集端网页：http://{addr}/");
+    }
     runtime.block_on(wait_for_shutdown());
     runtime.block_on(running.stop());
     runtime.shutdown_timeout(Duration::from_secs(2));
@@ -41,6 +46,9 @@ pub fn run(data: &Path) -> Result<String, CliError> {
 /// An agent working in the background: the drop folder on its own thread, sync as a task.
 pub struct Running {
     pub store: Arc<Mutex<Store>>,
+    /// Where the web screens are served, if they are.
+    pub web_addr: Option<SocketAddr>,
+    web_task: Option<tokio::task::JoinHandle<()>>,
     stop: Arc<AtomicBool>,
     stop_tx: watch::Sender<bool>,
     sync_task: Option<tokio::task::JoinHandle<()>>,
@@ -48,8 +56,9 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts the drop folder and, if the agent is enrolled, background sync on `runtime`.
-    pub fn start(store: Store, runtime: &tokio::runtime::Handle) -> Result<Running, CliError> {
+    /// Starts the drop folder, the web screens on `web` (if given) and, if the agent is
+    /// enrolled, background sync, on `runtime`.
+    pub fn start(store: Store, runtime: &tokio::runtime::Handle, web: Option<SocketAddr>) -> Result<Running, CliError> {
         let info = store.info().clone();
         let enrolled = store.hub()?.is_some();
         let store = Arc::new(Mutex::new(store));
@@ -60,6 +69,7 @@ impl Running {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let (stop_tx, stop_rx) = watch::channel(false);
+        let stop_rx_web = stop_rx.clone();
         tracing::info!(department = %info.department_name, year = %info.year, "caiji-agent 已启动");
         let sync_task = if enrolled {
             Some(runtime.spawn(sync_loop(store.clone(), changes, stop_rx)))
@@ -71,7 +81,16 @@ impl Running {
             let (store, stop) = (store.clone(), stop.clone());
             std::thread::spawn(move || crate::inbox::run(&store, &stop, |_| {}))
         };
-        Ok(Running { store, stop, stop_tx, sync_task, inbox: Some(inbox) })
+        let (web_task, web_addr) = match web {
+            Some(addr) => {
+                let (task, bound) = runtime
+                    .block_on(crate::web::serve(store.clone(), addr, stop_rx_web))
+                    .map_err(|e| CliError::Usage(format!("无法在 {addr} 提供采集端网页：{e}")))?;
+                (Some(task), Some(bound))
+            }
+            None => (None, None),
+        };
+        Ok(Running { store, web_addr, web_task, stop, stop_tx, sync_task, inbox: Some(inbox) })
     }
 
     /// Stops both, waiting for work in progress to finish.
@@ -80,6 +99,9 @@ impl Running {
         let _ = self.stop_tx.send(true);
         if let Some(t) = self.sync_task.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+        if let Some(t) = self.web_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
         if let Some(i) = self.inbox.take() {
             let _ = tokio::task::spawn_blocking(move || i.join()).await;

@@ -190,7 +190,7 @@ fn main() {
     // ---- one-cell edit, pushed by the background loop -------------------------------------
     let first = Arc::try_unwrap(stores.remove(0)).ok().expect("sole owner").into_inner().expect("lock");
     let sheet_key = first.sheet_id(&tables[0]).to_string();
-    let running = caiji_agent::serve::Running::start(first, rt.handle()).expect("start agent");
+    let running = caiji_agent::serve::Running::start(first, rt.handle(), None).expect("start agent");
     let hub_db = rusqlite::Connection::open(hub_dir.join(caiji_hub::store::DB_FILE)).expect("hub db");
     let row = running.store.lock().unwrap().sheet(&tables[0]).expect("sheet").live_rows()[0].id.clone();
     std::thread::sleep(Duration::from_millis(500)); // let the loop's first sync settle

@@ -165,7 +165,8 @@ pub fn run(listen: SocketAddr) -> Result<String, CliError> {
     });
     let mut report = String::new();
     let _ = writeln!(report, "caiji 演示已启动（数据在临时目录 {}，退出时删除）", tmp.path().display());
-    let _ = writeln!(report, "\n中心端：{url}");
+    let _ = writeln!(report, "\n中心端网页：{url}/");
+    let _ = writeln!(report, "  （演示用自签名证书，浏览器提示“不安全”时选择继续访问；核对下面的指纹）");
     let _ = writeln!(report, "  学校：{}，{}", info.school, info.year);
     let _ = writeln!(report, "  证书指纹：{fingerprint}");
     let _ = writeln!(
@@ -227,8 +228,12 @@ pub fn run(listen: SocketAddr) -> Result<String, CliError> {
             }
             _ => {}
         }
-        let running = Running::start(store, rt.handle()).map_err(|e| CliError::Usage(e.to_string()))?;
+        let web = SocketAddr::from(([127, 0, 0, 1], 0));
+        let running = Running::start(store, rt.handle(), Some(web)).map_err(|e| CliError::Usage(e.to_string()))?;
         let _ = writeln!(report, "\n采集端 {name}（{code}）：{}", dir.display());
+        if let Some(addr) = running.web_addr {
+            let _ = writeln!(report, "  网页：http://{addr}/");
+        }
         for l in imported {
             let _ = writeln!(report, "  已导入示例 {l}");
         }

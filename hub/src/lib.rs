@@ -1,7 +1,8 @@
 //! `caiji-hub`: the college's hub. It keeps every department's sheets and workflow log
 //! ([`store`]), serves sync and the office's API over HTTPS ([`server`], [`tls`], [`sync`]),
 //! runs the review ([`review`]), the year's steps ([`year`]) and the export for the province
-//! ([`report`]), and is driven by the command line ([`cli`]); [`demo`] starts a hub with three
+//! ([`report`]), and is driven by the command line ([`cli`]) and the office's web screens
+//! ([`web`]); [`demo`] starts a hub with three
 //! agents and sample data on loopback.
 
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod server;
 pub mod store;
 pub mod sync;
 pub mod tls;
+pub mod web;
 pub mod year;
 
 use caiji_shared::Catalog;

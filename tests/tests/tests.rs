@@ -20,3 +20,7 @@ mod sync;
 mod workflow;
 // A whole academic year with three departments, end to end.
 mod year;
+// Real headless Chromium over WebDriver: the harness, then the agent's and the hub's screens.
+mod browser;
+mod web_agent;
+mod web_hub;

@@ -26,11 +26,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/agent/sync", post(sync).layer(DefaultBodyLimit::max(MAX_BODY)))
         .route("/api/agent/events", get(events))
         .merge(super::office::routes())
+        .merge(crate::web::routes())
+        .layer(axum::middleware::from_fn(caiji_agent::webkit::guard))
         .with_state(state)
 }
 
 /// Runs store work off the async threads, holding the store's lock.
-pub(super) async fn with_store<T: Send + 'static>(
+pub(crate) async fn with_store<T: Send + 'static>(
     state: &Arc<AppState>,
     f: impl FnOnce(&mut HubStore) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {

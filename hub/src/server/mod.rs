@@ -2,7 +2,7 @@
 //! shutdown future completes (mini-redis style `run(config, listener, shutdown)`), so tests
 //! start it on port 0.
 
-mod api;
+pub(crate) mod api;
 mod error;
 mod events;
 mod office;
@@ -39,6 +39,8 @@ pub struct AppState {
     /// The store; handlers lock it inside `spawn_blocking` (its work is synchronous).
     pub store: Mutex<HubStore>,
     pub events: Events,
+    /// How the web screens set cookies (`Secure` unless serving plain HTTP).
+    pub site: caiji_agent::webkit::Site,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +61,11 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     } else {
         Some(TlsAcceptor::from(crate::tls::server_config(&config.data)?))
     };
-    let state = Arc::new(AppState { store: Mutex::new(store), events: Events::new(plan_version) });
+    let state = Arc::new(AppState {
+        store: Mutex::new(store),
+        events: Events::new(plan_version),
+        site: crate::web::site(!config.insecure_http),
+    });
     let app = router(state.clone());
     let watcher = tokio::spawn(events::watch_plan(state.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

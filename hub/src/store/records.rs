@@ -39,6 +39,16 @@ impl OfficeRole {
         }
     }
 
+    /// The role's name as people say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            OfficeRole::Reviewer => "平台审核员",
+            OfficeRole::Admin => "平台管理员",
+            OfficeRole::Approver => "终审（院长办公会）",
+            OfficeRole::DeptViewer => "部门负责人（只读）",
+        }
+    }
+
     /// The workflow role, for those who act in the workflow.
     pub fn workflow(self) -> Option<Role> {
         match self {
@@ -117,6 +127,12 @@ impl HubStore {
             params![secrets::sha256_hex(&token), user.name, now() + 12 * 3600],
         )?;
         Ok(token)
+    }
+
+    /// Ends a session (sign-out).
+    pub fn end_session(&mut self, token: &str) -> Result<(), HubError> {
+        self.conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [secrets::sha256_hex(token)])?;
+        Ok(())
     }
 
     /// The user of a live session.

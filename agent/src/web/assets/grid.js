@@ -1,0 +1,2 @@
+// caiji agent: the data grid (editing in place, keyboard navigation, validation as one types).
+"use strict";

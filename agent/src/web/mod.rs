@@ -1,0 +1,138 @@
+//! The agent's web screens, served by `caiji-agent serve` on 127.0.0.1 only: sign-in, the
+//! department's tables, the data grid, import and export, history, the department's review
+//! and the sync status. Pages are rendered here with [`crate::webkit`]; the grid's script is
+//! `assets/grid.js`.
+//!
+//! People sign in with the agent's own users (`caiji-agent user add`); sessions live in memory
+//! (restarting the agent signs everyone out) and are keyed by the SHA-256 of their token.
+
+mod auth;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use caiji_shared::workflow::Role;
+use maud::html;
+
+use crate::store::Store;
+use crate::webkit::{self, Frame, Site, WebError};
+
+pub use auth::Session;
+
+/// The agent's site settings: always `Secure` cookies (loopback is a secure context).
+pub const SITE: Site = Site { secure: true, app: "采集端" };
+
+/// Sessions end after this long without a request.
+const IDLE: Duration = Duration::from_secs(8 * 3600);
+
+/// What every handler shares.
+pub struct WebState {
+    pub store: Arc<Mutex<Store>>,
+    sessions: Mutex<HashMap<String, (Session, Instant)>>,
+}
+
+/// The agent's own static files (besides the kit's).
+const OWN_ASSETS: &[(&str, &str)] =
+    &[("grid.js", include_str!("assets/grid.js")), ("site.css", include_str!("assets/site.css"))];
+
+pub fn router(store: Arc<Mutex<Store>>) -> Router {
+    let state = Arc::new(WebState { store, sessions: Mutex::new(HashMap::new()) });
+    Router::new()
+        .route("/", get(home))
+        .route("/static/{name}", get(asset))
+        .merge(auth::routes())
+        .layer(axum::middleware::from_fn(webkit::guard))
+        .with_state(state)
+}
+
+/// Serves the web screens on `addr` (which must be a loopback address) until `stop` fires.
+pub async fn serve(
+    store: Arc<Mutex<Store>>,
+    addr: SocketAddr,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(tokio::task::JoinHandle<()>, SocketAddr), std::io::Error> {
+    if !addr.ip().is_loopback() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("采集端网页只在本机地址上提供（如 127.0.0.1），不能监听 {addr}"),
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = router(store);
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::warn!(error = %e, "采集端网页服务出错");
+        }
+    });
+    Ok((task, bound))
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    webkit::assets::serve(&name, OWN_ASSETS)
+}
+
+/// Runs `f` on the store off the async threads.
+pub async fn with_store<T: Send + 'static>(
+    state: &Arc<WebState>,
+    f: impl FnOnce(&mut Store) -> Result<T, WebError> + Send + 'static,
+) -> Result<T, WebError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut s)
+    })
+    .await
+    .map_err(|_| WebError::internal("内部错误：处理请求的线程意外结束"))?
+}
+
+impl From<crate::store::StoreError> for WebError {
+    fn from(e: crate::store::StoreError) -> Self {
+        WebError::new(StatusCode::BAD_REQUEST, e.to_string())
+    }
+}
+
+impl From<crate::cli::CliError> for WebError {
+    fn from(e: crate::cli::CliError) -> Self {
+        WebError::new(StatusCode::BAD_REQUEST, e.to_string())
+    }
+}
+
+/// The frame for a signed-in page.
+pub fn frame<'a>(store: &Store, session: &Session, active: &'a str, flash: Option<webkit::Flash>) -> Frame<'a> {
+    let info = store.info();
+    Frame {
+        site: SITE,
+        place: format!("{} · {}", info.department_name, info.year),
+        user: Some(format!("{}（{}）", session.user, session.role.label())),
+        csrf: Some(session.csrf.clone()),
+        nav: vec![("我的报表", "/".into()), ("同步状态", "/sync".into())],
+        active,
+        flash,
+        scripts: &[],
+    }
+}
+
+async fn home(State(state): State<Arc<WebState>>, session: Session) -> Result<Response, WebError> {
+    with_store(&state, move |s| {
+        let mut body = String::new();
+        for t in s.planned_tables() {
+            body.push_str(&t.title());
+            body.push('\n');
+        }
+        let f = frame(s, &session, "/", session.flash.clone());
+        let role = if session.role == Role::DeptHead { "部门负责人" } else { "数据采集人" };
+        Ok(webkit::page(&f, "我的报表", html! { h1 { "我的报表" } p { (role) } pre.text { (body) } }))
+    })
+    .await
+}

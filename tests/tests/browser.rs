@@ -1,0 +1,1 @@
+//! Headless Chromium driven over WebDriver (chromedriver) with fantoccini.

@@ -1,0 +1,1 @@
+//! The agent's web screens in a real browser.

@@ -1,0 +1,1 @@
+//! The hub's web screens in a real browser.
