@@ -22,6 +22,9 @@ use crate::store::{HubInfo, HubStore, OfficeRole};
 pub const ADMIN: (&str, &str) = ("admin", "caiji-demo-2025");
 /// The demo's reviewer account.
 pub const REVIEWER: (&str, &str) = ("审核员", "caiji-demo-2025");
+/// The demo's final approver (院长办公会) and a department head who reads the merged tables.
+pub const APPROVER: (&str, &str) = ("院长办公会", "caiji-demo-2025");
+pub const DEPT_VIEWER: (&str, &str) = ("计算机系主任", "caiji-demo-2025");
 /// The demo agents' collector and head, and their password.
 pub const AGENT_USERS: (&str, &str, &str) = ("演示采集员", "演示负责人", "caiji-demo");
 
@@ -146,7 +149,9 @@ pub fn run(listen: SocketAddr) -> Result<String, CliError> {
     for (code, name, kind) in DEPARTMENTS {
         hub.add_department(code, name, kind)?;
     }
+    hub.add_user(DEPT_VIEWER.0, OfficeRole::DeptViewer, Some("jsjx"), DEPT_VIEWER.1)?;
     hub.add_user(REVIEWER.0, OfficeRole::Reviewer, None, REVIEWER.1)?;
+    hub.add_user(APPROVER.0, OfficeRole::Approver, None, APPROVER.1)?;
     let reviewer = hub.sign_in(REVIEWER.0, REVIEWER.1)?;
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CliError::Usage(e.to_string()))?;
@@ -173,6 +178,11 @@ pub fn run(listen: SocketAddr) -> Result<String, CliError> {
         report,
         "  平台管理办公室账号：管理员 {} / {}，审核员 {} / {}",
         ADMIN.0, ADMIN.1, REVIEWER.0, REVIEWER.1
+    );
+    let _ = writeln!(
+        report,
+        "  终审账号：{} / {}；部门负责人（只读，计算机系）：{} / {}",
+        APPROVER.0, APPROVER.1, DEPT_VIEWER.0, DEPT_VIEWER.1
     );
     let _ = writeln!(report, "  审核：cargo run -p caiji-hub -- --data {} review list", hub_dir.display());
     let _ = writeln!(report, "  查看：cargo run -p caiji-hub -- --data {} agents", hub_dir.display());

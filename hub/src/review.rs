@@ -62,14 +62,63 @@ fn render_diff(store: &HubStore, table: &str, d: &SheetDiff, out: &mut String) {
     }
 }
 
-/// A submission as the office reviews it.
-pub fn show(store: &mut HubStore, sheet: &SheetId) -> Result<String, HubError> {
+/// What the office reviews of one sheet, as data (the text of [`show`] and the web page).
+pub struct Submission {
+    pub state: caiji_shared::workflow::State,
+    pub records: Vec<caiji_shared::workflow::Record>,
+    /// How many accepted submissions there were.
+    pub count: usize,
+    /// The rows at the last submission's heads (empty if never submitted).
+    pub rows: Vec<Row>,
+    pub findings: Vec<caiji_shared::validate::Finding>,
+    /// The diff from the previous submission, if there was one.
+    pub previous: Option<SheetDiff>,
+    /// Changes after the submission, or (once locked) after the lock: `(locked, diff)`.
+    pub since: Option<(bool, SheetDiff)>,
+}
+
+/// A sheet's submission as data: the version, its problems, the diff from the previous one
+/// and what changed since.
+pub fn submission(store: &mut HubStore, sheet: &SheetId) -> Result<Submission, HubError> {
     let edition = store.edition().clone();
     let table = edition.table(&sheet.table).ok_or_else(|| HubError::NoTable(sheet.table.clone()))?;
-    let state = store.sheet_state(sheet)?;
+    let records = store.sheet_records(sheet)?;
+    let state = caiji_shared::workflow::state_of(&records);
     let subs = submissions(store, sheet)?;
-    let mut out = format!("{}（{}）：{state}\n", table.title(), sheet.department);
-    for r in store.sheet_records(sheet)? {
+    let mut out =
+        Submission { state, records, count: subs.len(), rows: vec![], findings: vec![], previous: None, since: None };
+    let Some(last) = subs.last() else { return Ok(out) };
+    let at = hashes(last);
+    let period = store.info().year.period(table.period);
+    let sheet_doc = store.sheet(sheet)?;
+    out.rows = sheet_doc.live_rows_at(&at);
+    let data: Vec<RowData> = out
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells })
+        .collect();
+    out.findings = check_sheet(&edition, table, period, Some(&sheet.department), &data);
+    let previous: Vec<automerge::ChangeHash> = subs.len().checked_sub(2).map(|i| hashes(&subs[i])).unwrap_or_default();
+    if !previous.is_empty() {
+        out.previous = Some(sheet_doc.diff(&previous, &at));
+    }
+    if let Some(locked) = crate::year::locked_heads(store, sheet)? {
+        let after = store.sheet(sheet)?.diff_since(&locked);
+        out.since = (!after.is_empty()).then_some((true, after));
+        return Ok(out);
+    }
+    let since = store.sheet(sheet)?.diff_since(&at);
+    out.since = (!since.is_empty()).then_some((false, since));
+    Ok(out)
+}
+
+/// A submission as the office reviews it.
+pub fn show(store: &mut HubStore, sheet: &SheetId) -> Result<String, HubError> {
+    let table = store.table(&sheet.table)?.clone();
+    let sub = submission(store, sheet)?;
+    let mut out = format!("{}（{}）：{}\n", table.title(), sheet.department, sub.state);
+    for r in &sub.records {
         let line = match &r.kind {
             RecordKind::Event(e) => format!(
                 "{} {}{}{}",
@@ -84,54 +133,41 @@ pub fn show(store: &mut HubStore, sheet: &SheetId) -> Result<String, HubError> {
         let refused = r.refused.as_ref().map(|x| format!(" 〔未生效：{x}〕")).unwrap_or_default();
         let _ = writeln!(out, "  #{} {line}{refused}", r.seq.unwrap_or(0));
     }
-    let Some(last) = subs.last() else {
+    if sub.count == 0 {
         let _ = writeln!(out, "尚未报送。");
         return Ok(out);
-    };
-    let at = hashes(last);
-    let period = store.info().year.period(table.period);
-    let sheet_doc = store.sheet(sheet)?;
-    let rows = sheet_doc.live_rows_at(&at);
-    let data: Vec<RowData> =
-        rows.iter().enumerate().map(|(i, r)| RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells }).collect();
-    let findings = check_sheet(&edition, table, period, Some(&sheet.department), &data);
+    }
+    let findings = &sub.findings;
     let _ = writeln!(
         out,
         "报送版本：{} 行，错误 {} 处，警告 {} 处",
-        rows.len(),
+        sub.rows.len(),
         findings.iter().filter(|f| f.is_error()).count(),
         findings.iter().filter(|f| !f.is_error()).count()
     );
     for f in findings.iter().take(20) {
         let _ = writeln!(out, "    {} {f}", f.severity.label());
     }
-    let previous: Vec<automerge::ChangeHash> = subs.len().checked_sub(2).map(|i| hashes(&subs[i])).unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "{}",
-        if previous.is_empty() {
-            "与上次报送相比：（首次报送，以上为全部数据）"
-        } else {
-            "与上次报送相比："
+    match &sub.previous {
+        None => {
+            let _ = writeln!(out, "与上次报送相比：（首次报送，以上为全部数据）");
         }
-    );
-    if !previous.is_empty() {
-        let d = sheet_doc.diff(&previous, &at);
-        render_diff(store, &sheet.table, &d, &mut out);
-    }
-    if let Some(locked) = crate::year::locked_heads(store, sheet)? {
-        let after = store.sheet(sheet)?.diff_since(&locked);
-        if !after.is_empty() {
-            let _ = writeln!(out, "锁定后的修改（已保存，不在上报数据中）：");
-            render_diff(store, &sheet.table, &after, &mut out);
+        Some(d) => {
+            let _ = writeln!(out, "与上次报送相比：");
+            render_diff(store, &sheet.table, d, &mut out);
         }
-        return Ok(out);
     }
-    let sheet_doc = store.sheet(sheet)?;
-    let since = sheet_doc.diff_since(&at);
-    if !since.is_empty() {
-        let _ = writeln!(out, "报送后又有修改（不在本次报送中）：");
-        render_diff(store, &sheet.table, &since, &mut out);
+    if let Some((locked, d)) = &sub.since {
+        let _ = writeln!(
+            out,
+            "{}",
+            if *locked {
+                "锁定后的修改（已保存，不在上报数据中）："
+            } else {
+                "报送后又有修改（不在本次报送中）："
+            }
+        );
+        render_diff(store, &sheet.table, d, &mut out);
     }
     Ok(out)
 }

@@ -22,7 +22,7 @@ pub fn locked_heads(store: &HubStore, sheet: &SheetId) -> Result<Option<Vec<auto
 }
 
 /// A merged sheet's rows: at its locked version once locked, else as they are.
-fn merged_rows(store: &mut HubStore, id: &SheetId) -> Result<Vec<Row>, HubError> {
+pub fn merged_rows(store: &mut HubStore, id: &SheetId) -> Result<Vec<Row>, HubError> {
     let heads = locked_heads(store, id)?;
     let sheet = store.sheet(id)?;
     Ok(match heads {
@@ -32,7 +32,7 @@ fn merged_rows(store: &mut HubStore, id: &SheetId) -> Result<Vec<Row>, HubError>
 }
 
 /// The sheets of this year that exist for a table, by department (those the plan names).
-fn sheets_of(store: &HubStore, table: &str) -> Result<Vec<SheetId>, HubError> {
+pub fn sheets_of(store: &HubStore, table: &str) -> Result<Vec<SheetId>, HubError> {
     let info = store.info().clone();
     let mut out = Vec::new();
     for d in store.departments()? {
@@ -220,29 +220,86 @@ pub fn who(store: &mut HubStore, sheet: &SheetId, row: &str, field: &str) -> Res
     Ok(out)
 }
 
-/// The school-wide table (all departments' rows of a table, at their locked version or as
-/// merged), for the office and, once merged, for department heads (article 11).
-pub fn merged_table(store: &mut HubStore, user: &OfficeUser, table: &str) -> Result<String, HubError> {
+/// A school-wide table's merged departments and rows: (table, sheets, rows).
+pub type TableCount = (String, usize, usize);
+
+/// Whether a sheet's state is part of the school-wide tables.
+pub fn is_merged(state: State) -> bool {
+    matches!(state, State::Merged | State::Locked | State::Approved | State::Reported)
+}
+
+/// The school-wide table as data: every merged department's rows, by department. Refused
+/// until at least one department's sheet of the table is merged. Audited as a view.
+pub fn merged_table_rows(
+    store: &mut HubStore,
+    user: &OfficeUser,
+    table: &str,
+) -> Result<(caiji_shared::Table, Vec<(String, Row)>), HubError> {
     let t = store.table(table)?.clone();
-    let mut out = String::new();
-    let mut total = 0;
+    let mut out = Vec::new();
     let mut any_merged = false;
     for id in sheets_of(store, &t.id)? {
-        let state = store.sheet_state(&id)?;
-        if !matches!(state, State::Merged | State::Locked | State::Approved | State::Reported) {
+        if !is_merged(store.sheet_state(&id)?) {
             continue;
         }
         any_merged = true;
-        for r in &merged_rows(store, &id)? {
-            total += 1;
-            let _ = writeln!(out, "{total}\t{}\t{}", id.department, crate::review::row_summary(&t, r));
+        for r in merged_rows(store, &id)? {
+            out.push((id.department.clone(), r));
         }
     }
     if !any_merged {
         return Err(HubError::Forbidden(format!("{} 尚未汇总，汇总后才能查看全校数据", t.title())));
     }
     store.audit(&format!("user:{}", user.name), "view_merged", &t.id)?;
-    Ok(format!("{}：全校 {total} 行\n{out}", t.title()))
+    Ok((t, out))
+}
+
+/// The problems of the school-wide tables as they stand (duplicates across departments and
+/// cross-table findings), over the merged sheets; and the row counts per table.
+pub fn merged_findings(
+    store: &mut HubStore,
+) -> Result<(Vec<caiji_shared::validate::Finding>, Vec<TableCount>), HubError> {
+    let edition = store.edition().clone();
+    let mut merged: Vec<(SheetId, Vec<Row>)> = Vec::new();
+    let mut counts = Vec::new();
+    for table in &edition.tables {
+        let (mut sheets, mut rows) = (0, 0);
+        for id in sheets_of(store, &table.id)? {
+            if is_merged(store.sheet_state(&id)?) {
+                let r = merged_rows(store, &id)?;
+                sheets += 1;
+                rows += r.len();
+                merged.push((id, r));
+            }
+        }
+        if sheets > 0 {
+            counts.push((table.id.clone(), sheets, rows));
+        }
+    }
+    let data: Vec<SheetData> = merged
+        .iter()
+        .filter_map(|(id, rows)| {
+            let table = edition.table(&id.table)?;
+            let rows = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells })
+                .collect();
+            Some(SheetData { table, department: &id.department, rows })
+        })
+        .collect();
+    Ok((check_tables(&edition, &data), counts))
+}
+
+/// The school-wide table (all departments' rows of a table, at their locked version or as
+/// merged), for the office and, once merged, for department heads (article 11).
+pub fn merged_table(store: &mut HubStore, user: &OfficeUser, table: &str) -> Result<String, HubError> {
+    let (t, rows) = merged_table_rows(store, user, table)?;
+    let mut out = String::new();
+    for (i, (department, r)) in rows.iter().enumerate() {
+        let _ = writeln!(out, "{}\t{department}\t{}", i + 1, crate::review::row_summary(&t, r));
+    }
+    Ok(format!("{}：全校 {} 行\n{out}", t.title(), rows.len()))
 }
 
 /// Starts the next academic year: tables that carry over start from this year's approved

@@ -6,9 +6,11 @@
 //! The hub's command line and its server use the same file; SQLite serialises their writes.
 //! The server caches loaded sheets; the command line never writes sheets.
 
+mod audit;
 mod migrations;
 mod records;
 
+pub use audit::AuditFilter;
 pub use records::{OfficeRole, OfficeUser};
 
 use std::collections::HashMap;

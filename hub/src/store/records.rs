@@ -173,6 +173,53 @@ impl HubStore {
         Ok(out)
     }
 
+    /// The office's users: (name, role, department), by name.
+    pub fn users(&self) -> Result<Vec<OfficeUser>, HubError> {
+        let mut stmt = self.conn.prepare("SELECT name, role, department FROM users ORDER BY created_at, name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, role, department) = row?;
+            if let Some(role) = OfficeRole::parse(&role) {
+                out.push(OfficeUser { name, role, department });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A number that changes whenever the progress board may have changed (a record, the plan
+    /// or the departments).
+    pub fn board_version(&self) -> Result<String, HubError> {
+        let seq: i64 = self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| r.get(0))?;
+        let depts: i64 = self.conn.query_row("SELECT COUNT(*) FROM departments", [], |r| r.get(0))?;
+        Ok(format!("{seq}-{}-{depts}-{}", self.plan_version()?, self.info.year.0))
+    }
+
+    /// A comment by the office on a sheet, a row or a cell, without a workflow action.
+    pub fn office_comment(
+        &mut self,
+        user: &OfficeUser,
+        sheet: &SheetId,
+        row: Option<String>,
+        field: Option<String>,
+        text: &str,
+    ) -> Result<Record, HubError> {
+        user.role.workflow().ok_or_else(|| HubError::Forbidden("只读用户不能写批注".into()))?;
+        if text.trim().is_empty() {
+            return Err(HubError::Invalid("批注内容不能为空".into()));
+        }
+        let c = Comment { row, field, text: text.trim().to_string(), author: user.name.clone(), at: now() };
+        let rec = Record {
+            id: record_id(),
+            sheet: sheet.to_string(),
+            kind: RecordKind::Comment(c),
+            seq: None,
+            refused: None,
+            late: false,
+        };
+        self.take_record(rec, &format!("user:{}", user.name), None, None)
+    }
+
     /// The log of one sheet, in the hub's order.
     pub fn sheet_records(&self, sheet: &SheetId) -> Result<Vec<Record>, HubError> {
         self.query_records(

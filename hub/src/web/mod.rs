@@ -4,17 +4,22 @@
 //! same HTTPS server as the API and check each role as the API does; rendered with
 //! [`caiji_agent::webkit`], shared with the agent's screens.
 
+mod audit;
 mod auth;
+mod board;
+mod merged;
+mod plan;
+mod review;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use caiji_agent::webkit::{self, Frame, Site, WebError};
-use maud::html;
+use caiji_shared::sheet::SheetId;
 
 pub use auth::Session;
 
@@ -31,7 +36,14 @@ const OWN_ASSETS: &[(&str, &str)] =
     &[("hub.js", include_str!("assets/hub.js")), ("site.css", include_str!("assets/site.css"))];
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/", get(home)).route("/static/{name}", get(asset)).merge(auth::routes())
+    Router::new()
+        .route("/static/{name}", get(asset))
+        .merge(auth::routes())
+        .merge(board::routes())
+        .merge(review::routes())
+        .merge(merged::routes())
+        .merge(plan::routes())
+        .merge(audit::routes())
 }
 
 async fn asset(Path(name): Path<String>) -> Response {
@@ -69,12 +81,15 @@ pub fn frame<'a>(
     scripts: &'a [&'a str],
 ) -> Frame<'a> {
     let info = store.info();
-    let mut nav = vec![("进度看板", "/".to_string())];
-    match session.user.role {
-        OfficeRole::Admin | OfficeRole::Reviewer | OfficeRole::Approver => {}
-        OfficeRole::DeptViewer => {}
-    }
-    nav.retain(|_| true);
+    let nav = match session.user.role {
+        OfficeRole::Admin | OfficeRole::Reviewer | OfficeRole::Approver => vec![
+            ("进度看板", "/".to_string()),
+            ("全校汇总", "/merged".to_string()),
+            ("采集计划", "/plan".to_string()),
+            ("审计日志", "/audit".to_string()),
+        ],
+        OfficeRole::DeptViewer => vec![("全校汇总", "/merged".to_string())],
+    };
     Frame {
         site: state.site,
         place: format!("{} · {}", info.school, info.year),
@@ -87,19 +102,50 @@ pub fn frame<'a>(
     }
 }
 
-async fn home(State(state): State<Arc<AppState>>, session: Session) -> Result<Response, WebError> {
-    let st = state.clone();
-    with_store(&state, move |s| {
-        let f = frame(&st, s, &session, "/", &[]);
-        Ok(webkit::page(&f, "进度看板", html! { h1 { "进度看板" } }))
-    })
-    .await
-}
-
 /// Refuses unless the role may act in the workflow (not a read-only department head).
 pub fn office_only(session: &Session) -> Result<(), WebError> {
     if session.user.role.workflow().is_none() {
         return Err(WebError::new(StatusCode::FORBIDDEN, "只读用户不能执行此操作"));
     }
     Ok(())
+}
+
+/// Refuses unless the user is the office's administrator.
+pub fn admin_only(session: &Session, what: &str) -> Result<(), WebError> {
+    if session.user.role != OfficeRole::Admin {
+        return Err(WebError::forbidden(format!("只有平台管理员可以{what}")));
+    }
+    Ok(())
+}
+
+/// A sheet of this year by table and department, with Chinese errors naming both.
+pub fn sheet_id(store: &HubStore, table: &str, department: &str) -> Result<SheetId, WebError> {
+    let t = store.table(table).map_err(|_| WebError::not_found(format!("没有表「{table}」")))?.id.clone();
+    store.department(department).map_err(|_| WebError::not_found(format!("没有部门「{department}」")))?;
+    Ok(SheetId::new(&store.info().edition, store.info().year, &t, department))
+}
+
+/// The outcome of a form: back to `to` with the result (or the problem) as a notice.
+pub fn back(state: &AppState, to: &str, result: Result<String, WebError>) -> Result<Response, WebError> {
+    match result {
+        Ok(text) => Ok(state.site.redirect_with(to, webkit::ok(short(&text)))),
+        Err(e) if e.status.is_server_error() => Err(e),
+        Err(e) => Ok(state.site.redirect_with(to, webkit::failed(short(&e.message)))),
+    }
+}
+
+/// A notice short enough for a cookie.
+fn short(text: &str) -> String {
+    let one: String = text.trim().lines().take(3).collect::<Vec<_>>().join("；");
+    if one.chars().count() > 300 { format!("{}…", one.chars().take(300).collect::<String>()) } else { one }
+}
+
+/// A time as people read it (local time).
+pub fn when(t: i64) -> String {
+    caiji_agent::cmd::local_time(t)
+}
+
+/// A department's name by code (the code itself if unknown).
+pub fn department_name(store: &HubStore, code: &str) -> String {
+    store.department(code).map(|d| d.name).unwrap_or_else(|_| code.to_string())
 }

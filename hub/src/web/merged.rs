@@ -1,0 +1,331 @@
+//! 全校汇总: the school-wide tables (every merged department's rows), their duplicates and
+//! cross-table findings, and the year's steps: merge, lock, exception, final approval and the
+//! export, whose files can be downloaded here. Department heads may read the merged tables.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use caiji_agent::webkit::{self, CsrfForm, WebError};
+use caiji_shared::validate::Finding;
+use caiji_shared::workflow::{Action, State as St};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{Session, admin_only, back, department_name, frame, office_only, sheet_id, with_store};
+use crate::server::AppState;
+use crate::store::{HubStore, OfficeRole};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/merged", get(overview))
+        .route("/merged/{table}", get(table_page))
+        .route("/year/{step}", post(step))
+        .route("/year/exception", post(exception))
+        .route("/exports/{dir}/{file}", get(download))
+}
+
+fn findings_list(findings: &[Finding]) -> Markup {
+    html! {
+        @if findings.is_empty() { p.muted { "没有发现重复或跨表问题。" } }
+        ul #findings { @for f in findings {
+            li class=(if f.is_error() { "errors" } else { "warnings" }) { (f.severity.label()) " " (f.to_string()) }
+        } }
+    }
+}
+
+/// The export folders (newest first) and their files.
+fn exports(store: &HubStore) -> Vec<(String, Vec<String>)> {
+    let Ok(dirs) = std::fs::read_dir(store.dir().join("exports")) else { return vec![] };
+    let mut out: Vec<(String, Vec<String>)> = dirs
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| {
+            let mut files: Vec<String> = std::fs::read_dir(e.path())
+                .map(|f| f.filter_map(Result::ok).map(|f| f.file_name().to_string_lossy().into_owned()).collect())
+                .unwrap_or_default();
+            files.sort();
+            (e.file_name().to_string_lossy().into_owned(), files)
+        })
+        .collect();
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out
+}
+
+fn render_overview(store: &mut HubStore, session: &Session) -> Result<Markup, WebError> {
+    let (findings, counts) = crate::year::merged_findings(store)?;
+    let edition = store.edition().clone();
+    let info = store.info().clone();
+    // Every planned sheet's state, for the steps' overview and the exception form.
+    let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut locked = Vec::new();
+    for t in &edition.tables {
+        for id in crate::year::sheets_of(store, &t.id)? {
+            let s = store.sheet_state(&id)?;
+            *states.entry(s.label()).or_default() += 1;
+            if s == St::Locked {
+                locked.push(id);
+            }
+        }
+    }
+    let role = session.user.role;
+    let csrf = &session.csrf;
+    let step = |path: &str, label: &str, confirm: &str, class: &str| {
+        html! {
+            form method="post" action={ "/year/" (path) } data-confirm=(confirm) {
+                (webkit::csrf_field(csrf))
+                button class=(class) type="submit" id={ "step-" (path) } { (label) }
+            }
+        }
+    };
+    Ok(html! {
+        div.toolbar { h1 { "全校汇总 · " (info.year) } span.spacer {} button type="button" data-print { "打印" } }
+        @if role != OfficeRole::DeptViewer {
+            section.panel #steps {
+                h2 { "学年步骤" }
+                p { "各表状态：" @for (s, n) in &states { span.muted { (s) " " (n) "　" } } }
+                div.toolbar {
+                    @if role == OfficeRole::Admin {
+                        (step("merge", "汇总已通过的表", "确定把所有已通过的表汇总为全校数据吗？", "primary"))
+                        (step("lock", "锁定", "锁定后各部门的修改不再进入上报数据。确定锁定吗？", "danger"))
+                        (step("export", "导出上报文件", "确定从锁定的版本导出上报文件吗？", ""))
+                    }
+                    @if role == OfficeRole::Approver {
+                        (step("approve", "院长办公会审定", "确定审定所有已锁定的表吗？", "primary"))
+                    }
+                }
+                @if role == OfficeRole::Admin && !locked.is_empty() {
+                    form method="post" action="/year/exception" data-confirm="确定例外开放这张已锁定的表吗？" {
+                        (webkit::csrf_field(csrf))
+                        label { "例外开放" select name="sheet" {
+                            @for id in &locked { option value={ (id.table) "/" (id.department) } {
+                                (id.table) " " (department_name(store, &id.department)) } }
+                        } }
+                        label { "原因（必填）" input type="text" name="reason" required; }
+                        button.danger type="submit" { "例外开放" }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "全校表" }
+            @if counts.is_empty() { p.hint { "还没有汇总的表。各部门的表审核通过后，由平台管理员汇总。" } }
+            @else {
+                table.list #merged-tables {
+                    thead { tr { th { "表" } th { "已汇总部门" } th { "全校行数" } } }
+                    tbody { @for (t, sheets, rows) in &counts { tr {
+                        td { a href={ "/merged/" (t) } { (edition.table(t).map(|x| x.title()).unwrap_or_else(|| t.clone())) } }
+                        td { (sheets) } td { (rows) }
+                    } } }
+                }
+            }
+        }
+        section {
+            h2 { "重复与跨表问题" }
+            p.hint { "同一唯一标识出现在多个部门、或跨表规则不满足时列在这里；请退回相应部门的表修改。" }
+            (findings_list(&findings))
+        }
+        @if role == OfficeRole::Admin {
+            section #exports {
+                h2 { "上报文件" }
+                @let list = exports(store);
+                @if list.is_empty() { p.muted { "还没有导出。" } }
+                @for (dir, files) in &list {
+                    h3 { (dir) }
+                    ul { @for f in files { li { a href={ "/exports/" (super::auth::urlencode(dir)) "/" (super::auth::urlencode(f)) } { (f) } } } }
+                }
+            }
+        }
+    })
+}
+
+async fn overview(State(state): State<Arc<AppState>>, session: Session) -> Result<Response, WebError> {
+    let st = state.clone();
+    with_store(&state, move |s| {
+        let body = render_overview(s, &session)?;
+        let f = frame(&st, s, &session, "/merged", &[]);
+        Ok(webkit::page(&f, "全校汇总", body))
+    })
+    .await
+}
+
+async fn table_page(
+    State(state): State<Arc<AppState>>,
+    session: Session,
+    Path(table): Path<String>,
+) -> Result<Response, WebError> {
+    let st = state.clone();
+    with_store(&state, move |s| {
+        let user = session.user.clone();
+        let (t, rows) = crate::year::merged_table_rows(s, &user, &table)?;
+        let (findings, _) = crate::year::merged_findings(s)?;
+        let findings: Vec<Finding> = findings.into_iter().filter(|f| f.table == t.id).collect();
+        let flagged: BTreeMap<(&str, &str), &str> = findings
+            .iter()
+            .filter_map(|f| Some(((f.row_id.as_deref()?, f.field.as_deref().unwrap_or("")), f.message.as_str())))
+            .collect();
+        let row_flagged = |id: &str| flagged.keys().any(|(r, _)| *r == id);
+        let names: BTreeMap<String, String> = s.departments()?.into_iter().map(|d| (d.code, d.name)).collect();
+        let body = html! {
+            div.toolbar {
+                h1 { "全校汇总：" (t.title()) }
+                span.muted { "全校 " (rows.len()) " 行" }
+                span.spacer {}
+                input type="search" placeholder="筛选行…" data-filter="#merged" aria-label="筛选行";
+                a href="/merged" { "返回全校汇总" }
+                button type="button" data-print { "打印" }
+            }
+            @if !findings.is_empty() { section { h2 { "本表的问题" } (findings_list(&findings)) } }
+            div.scroll {
+                table.list #merged {
+                    thead { tr { th { "序号" } th { "部门" } @for f in &t.fields { th { (f.label_text()) } } } }
+                    tbody { @for (i, (d, r)) in rows.iter().enumerate() {
+                        tr class=[row_flagged(r.id.as_str()).then_some("flagged")] {
+                            td { (i + 1) } td { (names.get(d).unwrap_or(d)) }
+                            @for f in &t.fields {
+                                @let v = r.cells.get(&f.id).map(|v| v.to_string()).unwrap_or_default();
+                                @if let Some(m) = flagged.get(&(r.id.as_str(), f.id.as_str())) {
+                                    td.changed.errors title=(m) { (v) }
+                                } @else { td { (v) } }
+                            }
+                        }
+                    } }
+                }
+            }
+        };
+        let f = frame(&st, s, &session, "/merged", &[]);
+        Ok(webkit::page(&f, &format!("全校汇总 {}", t.id), body))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn step(
+    State(state): State<Arc<AppState>>,
+    session: Session,
+    Path(step): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, WebError> {
+    office_only(&session)?;
+    match step.as_str() {
+        "merge" => admin_only(&session, "汇总")?,
+        "lock" => admin_only(&session, "锁定")?,
+        "export" => admin_only(&session, "导出上报数据")?,
+        "approve" if session.user.role != OfficeRole::Approver => {
+            return Err(WebError::forbidden("只有院长办公会审定人可以审定"));
+        }
+        "approve" => {}
+        other => return Err(WebError::not_found(format!("没有步骤「{other}」"))),
+    }
+    let user = session.user.clone();
+    let result = with_store(&state, move |s| {
+        Ok(match step.as_str() {
+            "merge" => crate::year::merge(s, &user)?,
+            "lock" => crate::year::lock(s, &user)?,
+            "approve" => crate::year::approve(s, &user)?,
+            _ => {
+                let name = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
+                let dir = s.dir().join("exports").join(&name);
+                let m = crate::report::export(s, &user, &dir)?;
+                format!("已导出 {} 个文件（{name}），可在本页下载", m.files.len())
+            }
+        })
+    })
+    .await;
+    back(&state, "/merged", result)
+}
+
+#[derive(Deserialize)]
+struct ExceptionForm {
+    sheet: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn exception(
+    State(state): State<Arc<AppState>>,
+    session: Session,
+    CsrfForm(form): CsrfForm<ExceptionForm>,
+) -> Result<Response, WebError> {
+    admin_only(&session, "例外开放")?;
+    let Some((table, department)) = form.sheet.split_once('/') else {
+        return Err(WebError::bad_request("请选择要例外开放的表"));
+    };
+    let (table, department) = (table.to_string(), department.to_string());
+    let dept = department.clone();
+    let user = session.user.clone();
+    let result = with_store(&state, move |s| {
+        let id = sheet_id(s, &table, &department)?;
+        let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
+        Ok(crate::review::act(s, &user, &id, Action::Exception, reason, &[])?)
+    })
+    .await;
+    if result.is_ok() {
+        state.events.sheet_changed(&dept, None);
+    }
+    back(&state, "/merged", result)
+}
+
+/// A name that is one plain path component (no traversal, no hidden files).
+fn plain_name(s: &str) -> bool {
+    !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\', '\0']) && s != ".."
+}
+
+async fn download(
+    State(state): State<Arc<AppState>>,
+    session: Session,
+    Path((dir, file)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    admin_only(&session, "下载上报文件")?;
+    if !plain_name(&dir) || !plain_name(&file) {
+        return Err(WebError::not_found("没有这个上报文件"));
+    }
+    let name = file.clone();
+    let bytes = with_store(&state, move |s| {
+        let root = s.dir().join("exports");
+        let path = root.join(&dir).join(&file);
+        let (Ok(root), Ok(real)) = (root.canonicalize(), path.canonicalize()) else {
+            return Err(WebError::not_found(format!("没有上报文件「{file}」")));
+        };
+        if !real.starts_with(&root) || !real.is_file() {
+            return Err(WebError::not_found(format!("没有上报文件「{file}」")));
+        }
+        s.audit(&format!("user:{}", session.user.name), "export_download", &format!("{dir}/{file}"))?;
+        std::fs::read(&real).map_err(|e| WebError::internal(format!("读取上报文件「{file}」失败：{e}")))
+    })
+    .await?;
+    let kind = match name.rsplit('.').next() {
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    };
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    let disposition = format!("attachment; filename*=UTF-8''{}", super::auth::urlencode(&name));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_name;
+
+    #[test]
+    fn export_names_are_one_plain_component() {
+        assert!(plain_name("20261203-101010") && plain_name("测试职业学院-2025学年状态数据.xlsx"));
+        for bad in ["", "..", ".hidden", "a/b", "a\\b", "../x"] {
+            assert!(!plain_name(bad), "{bad}");
+        }
+    }
+}
