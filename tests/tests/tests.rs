@@ -24,3 +24,5 @@ mod year;
 mod browser;
 mod web_agent;
 mod web_hub;
+// `caiji-hub demo`: what it prints works in the browser.
+mod web_demo;

@@ -40,7 +40,8 @@ impl Demo {
 
     /// The address printed after `label` on the first line that has it.
     fn url_after(&self, label: &str) -> String {
-        let line = self.report.lines().find(|l| l.contains(label)).unwrap_or_else(|| panic!("no {label}:\n{}", self.report));
+        let line =
+            self.report.lines().find(|l| l.contains(label)).unwrap_or_else(|| panic!("no {label}:\n{}", self.report));
         let start = line.find("http").unwrap_or_else(|| panic!("no address in {line}"));
         line[start..].split_whitespace().next().unwrap().trim_end_matches('/').to_string()
     }
@@ -67,7 +68,8 @@ fn the_demo_prints_working_addresses_and_accounts_for_hub_and_agents() {
     let hub = demo.url_after("中心端网页");
     assert!(hub.starts_with("https://127.0.0.1:"), "{}", demo.report);
     assert_eq!(demo.report.matches("网页：http://127.0.0.1:").count(), 3, "three agents' screens:\n{}", demo.report);
-    for account in ["admin / caiji-demo-2025", "审核员 / caiji-demo-2025", "院长办公会 / caiji-demo-2025", "演示采集员"] {
+    for account in ["admin / caiji-demo-2025", "审核员 / caiji-demo-2025", "院长办公会 / caiji-demo-2025", "演示采集员"]
+    {
         assert!(demo.report.contains(account), "{account} missing:\n{}", demo.report);
     }
 
