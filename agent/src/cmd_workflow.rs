@@ -15,7 +15,8 @@ use crate::store::{Store, now};
 pub fn authenticate(store: &Store, user: &str, password: Option<&str>) -> Result<Role, CliError> {
     if !store.has_users()? {
         return Err(CliError::Usage(
-            "还没有采集端用户：请先用 `caiji-agent user add 姓名 --role collector|dept-head` 创建".into(),
+            "还没有采集端用户：请先用 `caiji-agent user-add 姓名 --role collector|dept-head --password 密码` 创建"
+                .into(),
         ));
     }
     let password = password
@@ -41,6 +42,19 @@ pub fn act(
     reason: Option<String>,
 ) -> Result<String, CliError> {
     let role = authenticate(store, user, password)?;
+    act_as(store, user, role, table, action, reason)
+}
+
+/// [`act`] for a person already authenticated (the web screens' session): checks the role and
+/// the state, refuses a submission with validation errors, and writes the record.
+pub fn act_as(
+    store: &mut Store,
+    user: &str,
+    role: Role,
+    table: &str,
+    action: Action,
+    reason: Option<String>,
+) -> Result<String, CliError> {
     let t: Table = store.table(table)?.clone();
     if matches!(action, Action::Submit | Action::DeptApprove) {
         let (_, findings) = sheet_findings(store, &t.id)?;
@@ -137,6 +151,11 @@ pub fn comments(store: &mut Store, table: Option<String>) -> Result<String, CliE
 /// Marks a comment as dealt with.
 pub fn resolve(store: &mut Store, user: &str, password: Option<&str>, comment: &str) -> Result<String, CliError> {
     authenticate(store, user, password)?;
+    resolve_as(store, user, comment)
+}
+
+/// [`resolve`] for a person already authenticated (the web screens' session).
+pub fn resolve_as(store: &mut Store, user: &str, comment: &str) -> Result<String, CliError> {
     let found = store
         .edition()
         .tables

@@ -209,6 +209,16 @@ impl Store {
         Ok((get("last_sync_ok")?.and_then(|v| v.parse().ok()), get("last_sync_error")?))
     }
 
+    /// The heads the hub is known to have of `table`'s sheet (empty if it never synced).
+    pub fn hub_heads(&self, table: &str) -> Result<Vec<ChangeHash>, StoreError> {
+        let key = self.sheet_id(table).to_string();
+        let heads: Option<Option<String>> = self
+            .conn
+            .query_row("SELECT hub_heads FROM sync_sheets WHERE sheet = ?1", [key], |r| r.get(0))
+            .optional()?;
+        Ok(heads.flatten().as_deref().map(parse_heads).unwrap_or_default())
+    }
+
     /// Per sheet: last sync, changes not yet on the hub, last refusal.
     pub fn sheet_sync(&self) -> Result<Vec<SheetSync>, StoreError> {
         let mut stmt = self.conn.prepare(

@@ -117,7 +117,7 @@ async fn login_page(
                 p.muted { (info.department_name) " · " (info.year) }
                 @if no_users {
                     p.flash.warn { "本采集端还没有用户。请先在命令行运行 "
-                        code { "caiji-agent user add 姓名 --role collector" } " 创建。" }
+                        code { "caiji-agent user-add 姓名 --role collector --password 密码" } " 创建。" }
                 }
                 form method="post" action="/login" {
                     input type="hidden" name="next" value=(next);

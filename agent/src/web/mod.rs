@@ -3,10 +3,16 @@
 //! and the sync status. Pages are rendered here with [`crate::webkit`]; the grid's script is
 //! `assets/grid.js`.
 //!
-//! People sign in with the agent's own users (`caiji-agent user add`); sessions live in memory
+//! People sign in with the agent's own users (`caiji-agent user-add`); sessions live in memory
 //! (restarting the agent signs everyone out) and are keyed by the SHA-256 of their token.
 
 mod auth;
+mod cells;
+mod grid;
+mod import;
+mod review;
+mod sync;
+mod tables;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,12 +20,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use caiji_shared::workflow::Role;
-use maud::html;
 
 use crate::store::Store;
 use crate::webkit::{self, Frame, Site, WebError};
@@ -45,9 +49,13 @@ const OWN_ASSETS: &[(&str, &str)] =
 pub fn router(store: Arc<Mutex<Store>>) -> Router {
     let state = Arc::new(WebState { store, sessions: Mutex::new(HashMap::new()) });
     Router::new()
-        .route("/", get(home))
+        .route("/", get(tables::home))
         .route("/static/{name}", get(asset))
         .merge(auth::routes())
+        .merge(grid::routes())
+        .merge(import::routes())
+        .merge(review::routes())
+        .merge(sync::routes())
         .layer(axum::middleware::from_fn(webkit::guard))
         .with_state(state)
 }
@@ -116,23 +124,9 @@ pub fn frame<'a>(store: &Store, session: &Session, active: &'a str, flash: Optio
         place: format!("{} · {}", info.department_name, info.year),
         user: Some(format!("{}（{}）", session.user, session.role.label())),
         csrf: Some(session.csrf.clone()),
-        nav: vec![("我的报表", "/".into()), ("同步状态", "/sync".into())],
+        nav: vec![("我的报表", "/".into()), ("导入", "/import".into()), ("同步状态", "/sync".into())],
         active,
         flash,
         scripts: &[],
     }
-}
-
-async fn home(State(state): State<Arc<WebState>>, session: Session) -> Result<Response, WebError> {
-    with_store(&state, move |s| {
-        let mut body = String::new();
-        for t in s.planned_tables() {
-            body.push_str(&t.title());
-            body.push('\n');
-        }
-        let f = frame(s, &session, "/", session.flash.clone());
-        let role = if session.role == Role::DeptHead { "部门负责人" } else { "数据采集人" };
-        Ok(webkit::page(&f, "我的报表", html! { h1 { "我的报表" } p { (role) } pre.text { (body) } }))
-    })
-    .await
 }

@@ -1,0 +1,319 @@
+//! The grid's endpoints: check typed text (as one types), save a cell, add and (soft) delete
+//! rows, and a cell's history. Writes go through the store as the signed-in person; a value
+//! that fails validation is stored as typed and flagged, as an import does, so nothing typed
+//! is lost.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use caiji_shared::catalog::{Field, Table};
+use caiji_shared::sheet::{Edit, RowId};
+use caiji_shared::validate::{Issue, RowData, check_cell, check_row_rules};
+use caiji_shared::{Severity, Value};
+use maud::html;
+use serde::{Deserialize, Serialize};
+
+use super::{Session, WebState, frame, with_store};
+use crate::store::{Store, StoreError, now};
+use crate::webkit::{self, CsrfForm, CsrfJson, WebError};
+
+/// The longest text a cell takes from the grid.
+const MAX_TEXT: usize = 2000;
+
+#[derive(Deserialize)]
+pub struct CheckBody {
+    field: String,
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(Deserialize)]
+pub struct SaveBody {
+    row: String,
+    field: String,
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// "error" or "warning".
+    pub severity: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct CellReply {
+    /// The value as stored (normalised), shown in the cell.
+    value: String,
+    messages: Vec<Message>,
+    /// "A6-1-1 第3行「出生日期」".
+    place: String,
+    saved: bool,
+}
+
+fn json_err(e: WebError) -> Response {
+    webkit::json_error(e.status, e.message)
+}
+
+pub fn message(i: &Issue) -> Message {
+    let severity = if i.severity == Severity::Error { "error" } else { "warning" };
+    Message { severity, message: i.message.clone() }
+}
+
+fn field<'t>(t: &'t Table, id: &str) -> Result<&'t Field, WebError> {
+    t.field(id).ok_or_else(|| WebError::bad_request(format!("{} 没有字段「{id}」，请刷新页面后重试", t.title())))
+}
+
+fn too_long(t: &Table, f: &Field, text: &str) -> Result<(), WebError> {
+    if text.chars().count() > MAX_TEXT {
+        return Err(WebError::bad_request(format!(
+            "{}「{}」：内容太长（超过 {MAX_TEXT} 个字），未保存",
+            t.id,
+            f.label_text()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks typed text with the shared validator (nothing is stored).
+pub async fn check(
+    State(state): State<Arc<WebState>>,
+    _session: Session,
+    Path(id): Path<String>,
+    CsrfJson(body): CsrfJson<CheckBody>,
+) -> Response {
+    let r = with_store(&state, move |s| {
+        let t = s.table(&id)?.clone();
+        let f = field(&t, &body.field)?;
+        too_long(&t, f, &body.text)?;
+        let period = s.info().year.period(t.period);
+        let c = check_cell(s.edition(), f, period, &body.text);
+        let value = c.value.as_ref().map(Value::to_string).unwrap_or_default();
+        let messages: Vec<Message> = c.issues.iter().map(message).collect();
+        Ok(CellReply { value, messages, place: format!("{}「{}」", t.id, f.label_text()), saved: false })
+    })
+    .await;
+    match r {
+        Ok(reply) => axum::Json(reply).into_response(),
+        Err(e) => json_err(e),
+    }
+}
+
+/// The sheet may be edited now, or the Chinese reason why not.
+fn editable(s: &Store, t: &Table) -> Result<(), WebError> {
+    let state = s.sheet_state(&t.id)?;
+    match super::tables::locked_reason(state) {
+        None => Ok(()),
+        Some(why) => Err(WebError::new(StatusCode::CONFLICT, format!("{}：{why}", t.title()))),
+    }
+}
+
+/// Saves one cell as the signed-in person and returns what is stored and its problems.
+pub async fn save(
+    State(state): State<Arc<WebState>>,
+    session: Session,
+    Path(id): Path<String>,
+    CsrfJson(body): CsrfJson<SaveBody>,
+) -> Response {
+    let r = with_store(&state, move |s| save_cell(s, &session.user, &id, &body)).await;
+    match r {
+        Ok(reply) => axum::Json(reply).into_response(),
+        Err(e) => json_err(e),
+    }
+}
+
+fn save_cell(s: &mut Store, user: &str, table: &str, body: &SaveBody) -> Result<CellReply, WebError> {
+    let t = s.table(table)?.clone();
+    let f = field(&t, &body.field)?.clone();
+    too_long(&t, &f, &body.text)?;
+    editable(s, &t)?;
+    let live = s.sheet(&t.id)?.live_rows();
+    let Some(n) = live.iter().position(|r| r.id.as_str() == body.row) else {
+        return Err(WebError::not_found(format!("{} 中没有这一行（可能已被删除），请刷新页面", t.title())));
+    };
+    let place = format!("{} 第{}行「{}」", t.id, n + 1, f.label_text());
+    let period = s.info().year.period(t.period);
+    let c = check_cell(s.edition(), &f, period, &body.text);
+    let value = match (c.value.clone(), c.has_errors()) {
+        (Some(v), _) => Some(v),
+        (None, true) if !body.text.trim().is_empty() => Some(Value::Text(body.text.trim().to_string())),
+        (None, _) => None,
+    };
+    let row = &live[n];
+    let mut saved = false;
+    if row.cells.get(&f.id) != value.as_ref() {
+        let edit = Edit { user, time: now() };
+        let rid = row.id.clone();
+        s.write(user, |w| {
+            w.sheet(&t.id)?.set_cell(edit, &rid, &f.id, value.as_ref()).map_err(StoreError::sheet(&t.id))?;
+            Ok(())
+        })?;
+        saved = true;
+    }
+    let mut messages: Vec<Message> = c.issues.iter().map(message).collect();
+    // Row rules that name this field (e.g. a date before another).
+    let mut cells = row.cells.clone();
+    match &value {
+        Some(v) => cells.insert(f.id.clone(), v.clone()),
+        None => cells.remove(&f.id),
+    };
+    let dept = s.info().department_name.clone();
+    let data = RowData { id: row.id.as_str(), row_no: n + 1, cells: &cells };
+    for finding in check_row_rules(&t, Some(&dept), &data) {
+        if finding.field.as_deref() == Some(f.id.as_str()) && !messages.iter().any(|m| m.message == finding.message) {
+            let severity = if finding.is_error() { "error" } else { "warning" };
+            messages.push(Message { severity, message: finding.message });
+        }
+    }
+    let shown = value.as_ref().map(Value::to_string).unwrap_or_default();
+    Ok(CellReply { value: shown, messages, place, saved })
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {}
+
+/// Adds an empty row at the end and shows it.
+pub async fn add_row(
+    State(state): State<Arc<WebState>>,
+    session: Session,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<AddForm>,
+) -> Result<Response, WebError> {
+    with_store(&state, move |s| {
+        let t = s.table(&id)?.clone();
+        editable(s, &t)?;
+        let rid = RowId(uuid::Uuid::now_v7().to_string());
+        let edit = Edit { user: &session.user, time: now() };
+        s.write(&session.user, |w| {
+            w.sheet(&t.id)?.add_row(edit, &rid, &[]).map_err(StoreError::sheet(&t.id))?;
+            Ok(())
+        })?;
+        let n = s.sheet(&t.id)?.live_count();
+        let to = format!("/tables/{}?focus={}", t.id, rid.as_str());
+        Ok(super::SITE.redirect_with(&to, webkit::ok(format!("已在 {} 新增第{n}行，请填写", t.id))))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct DeleteBody {
+    row: String,
+    #[serde(default)]
+    restore: bool,
+}
+
+/// Soft-deletes (or restores) a row.
+pub async fn delete_row(
+    State(state): State<Arc<WebState>>,
+    session: Session,
+    Path(id): Path<String>,
+    CsrfJson(body): CsrfJson<DeleteBody>,
+) -> Response {
+    let r = with_store(&state, move |s| {
+        let t = s.table(&id)?.clone();
+        editable(s, &t)?;
+        let all = s.sheet(&t.id)?.rows();
+        let Some(row) = all.iter().find(|r| r.id.as_str() == body.row) else {
+            return Err(WebError::not_found(format!("{} 中没有这一行，请刷新页面", t.title())));
+        };
+        let n = all.iter().filter(|r| !r.deleted).position(|r| r.id == row.id).map(|i| i + 1);
+        let edit = Edit { user: &session.user, time: now() };
+        let rid = row.id.clone();
+        s.write(&session.user, |w| {
+            let sheet = w.sheet(&t.id)?;
+            let r = if body.restore { sheet.restore_row(edit, &rid) } else { sheet.delete_row(edit, &rid) };
+            r.map_err(StoreError::sheet(&t.id))
+        })?;
+        let what = n.map_or_else(|| "这一行".to_string(), |n| format!("第{n}行"));
+        let message = if body.restore {
+            format!("已恢复 {} {what}", t.id)
+        } else {
+            format!("已删除 {} {what}（可在“已删除的行”中恢复）", t.id)
+        };
+        Ok(serde_json::json!({ "message": message }))
+    })
+    .await;
+    match r {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => json_err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    row: Option<String>,
+    field: Option<String>,
+}
+
+/// Who changed a cell, when, from what to what.
+pub async fn history(
+    State(state): State<Arc<WebState>>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Response, WebError> {
+    with_store(&state, move |s| {
+        let t = s.table(&id)?.clone();
+        let f = field(&t, q.field.as_deref().unwrap_or(""))?.clone();
+        let all = s.sheet(&t.id)?.rows();
+        let Some(row) = all.iter().find(|r| Some(r.id.as_str()) == q.row.as_deref()) else {
+            return Err(WebError::not_found(format!("{} 中没有这一行", t.title())));
+        };
+        let n = all.iter().filter(|r| !r.deleted).position(|r| r.id == row.id).map(|i| i + 1);
+        let edits = s.sheet(&t.id)?.cell_history(&row.id, &f.id).map_err(StoreError::sheet(&t.id))?;
+        let mut lines = Vec::new();
+        for e in edits.iter().rev() {
+            let who = if e.change.user.is_empty() {
+                s.user_of_actor(&e.change.actor)?.unwrap_or_else(|| "未知".to_string())
+            } else {
+                e.change.user.clone()
+            };
+            lines.push((who, e));
+        }
+        let show = |v: &Option<Value>| v.as_ref().map_or_else(|| "（空）".to_string(), Value::to_string);
+        let place = match n {
+            Some(n) => format!("{} 第{n}行「{}」", t.id, f.label_text()),
+            None => format!("{} 已删除的行「{}」", t.id, f.label_text()),
+        };
+        let back = format!("/tables/{}?focus={}", t.id, row.id.as_str());
+        let fr = frame(s, &session, "/", session.flash.clone());
+        let body = html! {
+            h1 { (place) " 的修改历史" }
+            p { a href=(back) { "← 返回表格" } }
+            @if let Some(e) = &f.explanation { p.hint { "内涵/注释：" (e) } }
+            table.list #history {
+                thead { tr { th { "时间" } th { "修改人" } th { "操作" } th { "原值" } th { "新值" } } }
+                tbody {
+                    @for (who, e) in &lines {
+                        tr {
+                            td { (crate::cmd::local_time(e.change.time)) }
+                            td { (who) }
+                            td { (e.change.action.label()) @if let Some(n) = &e.change.note { "（" (n) "）" } }
+                            td { @if e.old.is_some() { del { (show(&e.old)) } } @else { span.muted { "（空）" } } }
+                            td { @if e.new.is_some() { ins { (show(&e.new)) } } @else { span.muted { "（空）" } } }
+                        }
+                    }
+                    @if lines.is_empty() { tr { td colspan="5" { "这个单元格从未填写过。" } } }
+                }
+            }
+        };
+        Ok(webkit::page(&fr, &format!("{place} 的修改历史"), body))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caiji_shared::validate::Code;
+
+    #[test]
+    fn messages_say_how_bad() {
+        let e = Issue::error(Code::BadDate, "不是有效的年月");
+        assert_eq!(message(&e), Message { severity: "error", message: "不是有效的年月".into() });
+        assert_eq!(message(&Issue::warning(Code::Trimmed, "x")).severity, "warning");
+    }
+}

@@ -1,0 +1,392 @@
+//! A table's data as a grid (/tables/{id}): one page of rows at a time (server-side paging and
+//! search keep the page small for 10,000-row tables), each cell marked with its state (error,
+//! warning, not yet on the hub, commented, locked). Editing happens in `assets/grid.js`, which
+//! talks to the JSON endpoints in [`super::cells`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use caiji_shared::Value;
+use caiji_shared::catalog::{Field, Table};
+use caiji_shared::sheet::Row;
+use caiji_shared::validate::Finding;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::tables::{SheetComment, comments, locked_reason, pending_cells};
+use super::{Session, WebState, cells, frame, review, with_store};
+use crate::store::Store;
+use crate::webkit::{self, Frame, WebError};
+
+/// Rows on one page of the grid.
+pub const PAGE: usize = 100;
+
+pub fn routes() -> Router<Arc<WebState>> {
+    Router::new()
+        .route("/tables/{id}", get(grid_page))
+        .route("/tables/{id}/check", post(cells::check))
+        .route("/tables/{id}/cell", post(cells::save))
+        .route("/tables/{id}/rows", post(cells::add_row))
+        .route("/tables/{id}/rows/delete", post(cells::delete_row))
+        .route("/tables/{id}/history", get(cells::history))
+}
+
+#[derive(Deserialize, Default)]
+pub struct GridQuery {
+    page: Option<String>,
+    q: Option<String>,
+    only: Option<String>,
+    focus: Option<String>,
+}
+
+/// Which page to show: 1-based, clamped to the pages there are ("last" is the last one).
+pub fn page_number(asked: Option<&str>, rows: usize) -> (usize, usize) {
+    let pages = rows.div_ceil(PAGE).max(1);
+    let page = match asked.map(str::trim) {
+        Some("last") => pages,
+        Some(p) => p.parse::<usize>().unwrap_or(1).clamp(1, pages),
+        None => 1,
+    };
+    (page, pages)
+}
+
+/// Whether a row matches a search: its number, or any cell containing the text.
+pub fn row_matches(row: &Row, number: Option<usize>, q: &str) -> bool {
+    let q = q.trim();
+    q.is_empty()
+        || number.is_some_and(|n| n.to_string() == q)
+        || row.cells.values().any(|v| v.to_string().to_lowercase().contains(&q.to_lowercase()))
+}
+
+/// The grid's data for one page.
+struct View {
+    table: Table,
+    editable: bool,
+    enrolled: bool,
+    note: Option<String>,
+    /// (row number for live rows, row) on this page.
+    rows: Vec<(Option<usize>, Row)>,
+    matched: usize,
+    live: usize,
+    page: usize,
+    pages: usize,
+    /// (row id, field id or "") → findings.
+    findings: HashMap<(String, String), Vec<Finding>>,
+    pending: HashSet<(String, String)>,
+    comments: Vec<SheetComment>,
+}
+
+fn view(s: &mut Store, id: &str, q: &GridQuery) -> Result<View, WebError> {
+    let table = s.table(id)?.clone();
+    let state = s.sheet_state(&table.id)?;
+    let (_, found) = crate::cmd::sheet_findings(s, &table.id)?;
+    let comments = comments(s, &table.id)?;
+    let all = s.sheet(&table.id)?.rows();
+    let mut findings: HashMap<(String, String), Vec<Finding>> = HashMap::new();
+    for f in found {
+        let key = (f.row_id.clone().unwrap_or_default(), f.field.clone().unwrap_or_default());
+        findings.entry(key).or_default().push(f);
+    }
+    let open: HashSet<&str> = comments.iter().filter(|c| !c.resolved).filter_map(|c| c.row.as_deref()).collect();
+    let only = q.only.as_deref().unwrap_or("");
+    let search = q.q.as_deref().unwrap_or("");
+    let mut n = 0;
+    let mut matched = Vec::new();
+    for r in all {
+        let number = if r.deleted {
+            None
+        } else {
+            n += 1;
+            Some(n)
+        };
+        let keep = match only {
+            "deleted" => r.deleted,
+            "errors" => !r.deleted && findings.keys().any(|(row, _)| *row == r.id.0),
+            "comments" => !r.deleted && open.contains(r.id.as_str()),
+            _ => !r.deleted,
+        };
+        if keep && row_matches(&r, number, search) {
+            matched.push((number, r));
+        }
+    }
+    let (page, pages) = match &q.focus {
+        Some(f) if q.page.is_none() => {
+            let at = matched.iter().position(|(_, r)| r.id.as_str() == f).unwrap_or(0);
+            (at / PAGE + 1, matched.len().div_ceil(PAGE).max(1))
+        }
+        _ => page_number(q.page.as_deref(), matched.len()),
+    };
+    let total = matched.len();
+    let rows: Vec<(Option<usize>, Row)> = matched.into_iter().skip((page - 1) * PAGE).take(PAGE).collect();
+    let pending = pending_cells(s, &table.id)?;
+    Ok(View {
+        editable: state.editable(),
+        enrolled: s.hub()?.is_some(),
+        note: locked_reason(state),
+        table,
+        rows,
+        matched: total,
+        live: n,
+        page,
+        pages,
+        findings,
+        pending,
+        comments,
+    })
+}
+
+async fn grid_page(
+    State(state): State<Arc<WebState>>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<GridQuery>,
+) -> Result<Response, WebError> {
+    with_store(&state, move |s| {
+        let v = view(s, &id, &q)?;
+        let review = review::panel(s, &session, &v.table)?;
+        let mut f: Frame = frame(s, &session, "/", session.flash.clone());
+        f.scripts = &["grid.js"];
+        let title = v.table.title();
+        let body = html! {
+            h1 { (title) " " (webkit::state_badge(s.sheet_state(&v.table.id)?)) }
+            @if let Some(note) = &v.note { p.flash.warn #locked-note { (note) } }
+            (review)
+            (toolbar(&v, &q, &session))
+            (cell_bar(&v))
+            div.scroll #grid-scroll { (grid(&v)) }
+            (pager(&v, &q))
+            (legend())
+        };
+        Ok(webkit::page(&f, &title, body))
+    })
+    .await
+}
+
+fn link(v: &View, q: &GridQuery, page: usize) -> String {
+    let pairs = [
+        ("page", page.to_string()),
+        ("q", q.q.clone().unwrap_or_default()),
+        ("only", q.only.clone().unwrap_or_default()),
+    ];
+    let pairs: Vec<(&str, String)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    format!("/tables/{}?{}", v.table.id, serde_urlencoded::to_string(pairs).unwrap_or_default())
+}
+
+fn toolbar(v: &View, q: &GridQuery, session: &Session) -> Markup {
+    let only = q.only.as_deref().unwrap_or("");
+    let id = &v.table.id;
+    html! {
+        div.toolbar {
+            form.inline #search method="get" action={ "/tables/" (id) } {
+                input type="search" name="q" value=[q.q.as_deref()] placeholder="搜索行号或内容…" aria-label="搜索";
+                select name="only" data-autosubmit aria-label="筛选" {
+                    option value="" selected[only.is_empty()] { "全部行" }
+                    option value="errors" selected[only == "errors"] { "有问题的行" }
+                    option value="comments" selected[only == "comments"] { "有待处理批注的行" }
+                    option value="deleted" selected[only == "deleted"] { "已删除的行" }
+                }
+                button type="submit" { "搜索" }
+                @if q.q.is_some() || !only.is_empty() { a href={ "/tables/" (id) } { "清除" } }
+            }
+            span.spacer {}
+            @if v.editable {
+                form.inline #add-row method="post" action={ "/tables/" (id) "/rows" } {
+                    (webkit::csrf_field(&session.csrf))
+                    button.primary type="submit" { "新增一行" }
+                }
+            }
+            a.button href={ "/import?table=" (id) } { "导入" }
+            a.button #export href={ "/tables/" (id) "/export" } { "导出 Excel" }
+        }
+    }
+}
+
+/// The bar above the grid: the current cell's place, its field's official explanation, its
+/// messages and a link to its history (filled in by grid.js).
+fn cell_bar(v: &View) -> Markup {
+    html! {
+        div.panel #cellbar data-table=(v.table.id) aria-live="polite" {
+            strong #cell-place { "点击单元格查看说明" }
+            span #cell-msg.msg {}
+            a #cell-history hidden href="#" { "查看此单元格的修改历史" }
+            div #cell-help.muted {
+                @if v.editable { "方向键移动，回车或 F2 修改，直接打字即开始填写；回车保存并下移，Tab 右移，Esc 取消。" }
+                @else { "本表当前只读。" }
+            }
+        }
+    }
+}
+
+/// The explanation of a field, as shown in its header's tooltip and the help bar.
+pub fn field_help(f: &Field) -> String {
+    let mut parts = vec![format!("{}（{}）", f.label_text(), f.ty.label())];
+    if let Some(u) = &f.unit {
+        parts.push(format!("单位：{u}"));
+    }
+    if f.required {
+        parts.push("必填".into());
+    }
+    if let Some(e) = &f.explanation {
+        parts.push(format!("内涵/注释：{e}"));
+    }
+    parts.join("；")
+}
+
+fn grid(v: &View) -> Markup {
+    let t = &v.table;
+    html! {
+        table.grid #grid data-table=(t.id) data-editable=(if v.editable { "1" } else { "0" })
+            data-enrolled=(if v.enrolled { "1" } else { "0" }) tabindex="0" {
+            thead { tr {
+                th.rowno { "行号" }
+                @for f in &t.fields {
+                    th data-field=(f.id) title=(field_help(f)) data-help=(field_help(f)) {
+                        (f.label_text())
+                        @if f.required { span.req { "*" } }
+                        @if let Some(u) = f.unit.as_ref().filter(|u| !f.label_text().contains(&format!("（{u}）"))) {
+                            span.muted { "（" (u) "）" }
+                        }
+                    }
+                }
+                th.actions { "操作" }
+            } }
+            tbody {
+                @for (n, r) in &v.rows { (row(v, *n, r)) }
+                @if v.rows.is_empty() {
+                    tr { td.empty colspan=(t.fields.len() + 2) { "没有符合条件的行。" } }
+                }
+            }
+        }
+    }
+}
+
+fn row(v: &View, number: Option<usize>, r: &Row) -> Markup {
+    let id = r.id.as_str();
+    let row_problems = v.findings.get(&(id.to_string(), String::new()));
+    let row_comments: Vec<&SheetComment> =
+        v.comments.iter().filter(|c| !c.resolved && c.row.as_deref() == Some(id)).collect();
+    let mut row_class = vec!["rowno"];
+    if row_problems.is_some_and(|p| p.iter().any(Finding::is_error)) {
+        row_class.push("c-error");
+    } else if row_problems.is_some() {
+        row_class.push("c-warning");
+    }
+    if row_comments.iter().any(|c| c.field.is_none()) {
+        row_class.push("c-comment");
+    }
+    let row_title: Vec<String> = row_problems
+        .into_iter()
+        .flatten()
+        .map(|f| f.message.clone())
+        .chain(row_comments.iter().filter(|c| c.field.is_none()).map(|c| format!("批注：{}", c.text)))
+        .collect();
+    let whole_row_pending = v.pending.contains(&(id.to_string(), String::new()));
+    html! {
+        tr data-row=(id) data-no=[number] class=[r.deleted.then_some("deleted")] {
+            td class=(row_class.join(" ")) title=[(!row_title.is_empty()).then(|| row_title.join("\n"))] {
+                @match number { Some(n) => (n), None => "已删除" }
+            }
+            @for f in &v.table.fields { (cell(v, r, f, &row_comments, whole_row_pending)) }
+            td.actions {
+                @if v.editable && !r.deleted {
+                    button.del.danger type="button" data-row=(id) title="删除这一行（可恢复）" { "删除" }
+                }
+                @if v.editable && r.deleted {
+                    button.restore type="button" data-row=(id) { "恢复" }
+                }
+            }
+        }
+    }
+}
+
+fn cell(v: &View, r: &Row, f: &Field, row_comments: &[&SheetComment], whole_row_pending: bool) -> Markup {
+    let id = r.id.as_str();
+    let value = r.cells.get(&f.id).map(Value::to_string).unwrap_or_default();
+    let problems = v.findings.get(&(id.to_string(), f.id.clone()));
+    let notes: Vec<&&SheetComment> = row_comments.iter().filter(|c| c.field.as_deref() == Some(&f.id)).collect();
+    let mut class = Vec::new();
+    if problems.is_some_and(|p| p.iter().any(Finding::is_error)) {
+        class.push("c-error");
+    } else if problems.is_some() {
+        class.push("c-warning");
+    }
+    if whole_row_pending || v.pending.contains(&(id.to_string(), f.id.clone())) {
+        class.push("c-pending");
+    }
+    if !notes.is_empty() {
+        class.push("c-comment");
+    }
+    if !v.editable || r.deleted {
+        class.push("c-locked");
+    }
+    let messages: Vec<String> = problems
+        .into_iter()
+        .flatten()
+        .map(|p| p.message.clone())
+        .chain(notes.iter().map(|c| format!("批注（{}）：{}", c.author, c.text)))
+        .collect();
+    let first = problems.and_then(|p| p.first()).map(|p| p.message.as_str());
+    html! {
+        td data-field=(f.id) class=[(!class.is_empty()).then(|| class.join(" "))]
+            title=[(!messages.is_empty()).then(|| messages.join("\n"))] {
+            span.v { (value) }
+            @if let Some(m) = first { span.msg { (m) } }
+        }
+    }
+}
+
+fn pager(v: &View, q: &GridQuery) -> Markup {
+    html! {
+        div.toolbar.pager {
+            @if v.page > 1 { a.button #prev-page href=(link(v, q, v.page - 1)) { "上一页" } }
+            span { "第 " (v.page) " / " (v.pages) " 页；显示 " (v.rows.len()) " 行，符合条件 " (v.matched)
+                " 行，本表共 " (v.live) " 行" }
+            @if v.page < v.pages { a.button #next-page href=(link(v, q, v.page + 1)) { "下一页" } }
+        }
+    }
+}
+
+fn legend() -> Markup {
+    html! {
+        p.legend.muted {
+            span { i.l-error {} "有错误（提交前必须改正）" }
+            span { i.l-warning {} "有警告" }
+            span { i.l-pending {} "已保存，尚未同步到中心端" }
+            span { i.l-comment {} "有批注" }
+            span { i.l-locked {} "只读" }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caiji_shared::sheet::RowId;
+
+    #[test]
+    fn pages_are_clamped() {
+        assert_eq!(page_number(None, 0), (1, 1));
+        assert_eq!(page_number(Some("3"), 250), (3, 3));
+        assert_eq!(page_number(Some("9"), 250), (3, 3));
+        assert_eq!(page_number(Some("0"), 250), (1, 3));
+        assert_eq!(page_number(Some("abc"), 250), (1, 3));
+        assert_eq!(page_number(Some("last"), 10_000), (100, 100));
+    }
+
+    #[test]
+    fn search_by_number_or_content() {
+        let mut cells = std::collections::BTreeMap::new();
+        cells.insert("name".to_string(), Value::Text("王小明".into()));
+        cells.insert("year".to_string(), Value::Int(1985));
+        let r = Row { id: RowId("r".into()), order: 0, deleted: false, cells };
+        assert!(row_matches(&r, Some(7), ""));
+        assert!(row_matches(&r, Some(7), "7"));
+        assert!(row_matches(&r, Some(7), "小明"));
+        assert!(row_matches(&r, Some(7), "198"));
+        assert!(!row_matches(&r, Some(7), "李"));
+    }
+}
