@@ -85,7 +85,16 @@ impl Running {
             Some(addr) => {
                 let (task, bound) = runtime
                     .block_on(crate::web::serve(store.clone(), addr, stop_rx_web))
-                    .map_err(|e| CliError::Usage(format!("无法在 {addr} 提供采集端网页：{e}")))?;
+                    .map_err(|e| {
+                        let why = if e.kind() == std::io::ErrorKind::AddrInUse {
+                            "该端口已被占用（可能已有一个采集端在运行）".to_string()
+                        } else {
+                            e.to_string()
+                        };
+                        CliError::Usage(format!(
+                            "无法在 {addr} 提供采集端网页：{why}；可用 --web 127.0.0.1:其他端口 指定，或用 --no-web 不提供网页"
+                        ))
+                    })?;
                 (Some(task), Some(bound))
             }
             None => (None, None),

@@ -43,7 +43,13 @@ impl Drop for Running {
 
 /// Starts `serve` and waits until it watches the inbox.
 fn serve(a: &Agent) -> Running {
-    let mut child = a.command().arg("serve").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn serve");
+    let mut child = a
+        .command()
+        .args(["serve", "--web", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
