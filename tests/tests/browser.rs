@@ -3,7 +3,8 @@
 //! read like what a person does: go to a page, fill a field, click, read what it says.
 //!
 //! Each [`Browser`] runs its own `chromedriver` on a free port with a fresh profile, in a
-//! 1366×768 window (the common office screen), trusting the hub's self-signed certificate.
+//! 1366×768 window (the common office screen), trusting the hub's self-signed certificate and
+//! answering confirmation dialogs with yes.
 //! Screenshots go to `$CAIJI_SCREENSHOTS`, or `caiji-screenshots` in the system temp directory:
 //! outside the repository, for anyone to look at what a user sees.
 
@@ -65,6 +66,8 @@ impl Browser {
         let downloads = profile.path().join("downloads");
         let mut caps = serde_json::Map::new();
         caps.insert("acceptInsecureCerts".into(), json!(true));
+        // A form's "are you sure?" (`data-confirm`) is answered yes, as the person would.
+        caps.insert("unhandledPromptBehavior".into(), json!("accept"));
         caps.insert(
             "goog:chromeOptions".into(),
             json!({

@@ -47,6 +47,20 @@ impl Demo {
     }
 }
 
+impl Demo {
+    /// The web address printed for the agent of `department` (its block names the code).
+    fn agent_url(&self, department: &str) -> String {
+        let block = self
+            .report
+            .split("\n采集端 ")
+            .find(|b| b.contains(&format!("（{department}）")))
+            .unwrap_or_else(|| panic!("no agent {department}:\n{}", self.report));
+        let line = block.lines().find(|l| l.contains("网页：http://")).expect("agent web line");
+        let start = line.find("http").expect("address");
+        line[start..].trim().trim_end_matches('/').to_string()
+    }
+}
+
 impl Drop for Demo {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
@@ -73,13 +87,37 @@ fn the_demo_prints_working_addresses_and_accounts_for_hub_and_agents() {
         assert!(demo.report.contains(account), "{account} missing:\n{}", demo.report);
     }
 
+    // The office sees the sample states on the board.
     let b = Browser::start();
     b.login(&hub, "审核员", "caiji-demo-2025");
     b.wait_text("main", "进度看板");
+    b.wait_text("#cell-A6-1-1-jsjx", "已报送");
+    b.wait_text("#cell-A7-2-jwc", "已通过");
+    b.wait_text("#cell-A1-6-zzrsb", "已退回");
     b.screenshot("demo-hub-board");
 
-    let agent = demo.url_after("网页：http://");
+    // 组织人事部 answers the return: the collector deals with the comment and submits, the
+    // head approves and submits, and background sync brings it to the hub.
+    let agent = demo.agent_url("zzrsb");
     b.login(&agent, "演示采集员", "caiji-demo");
-    b.wait_text("main", "我的报表");
+    b.wait_text("#tables tr[data-table='A1-6']", "已退回");
     b.screenshot("demo-agent-tables");
+    b.click("#tables tr[data-table='A1-6'] a");
+    b.wait_text("#comments", "请补充各机构的兼职人数");
+    b.click("#comments form.resolve button");
+    b.wait_text(".flash.ok", "批注已标记为已处理");
+    b.click("#submit-form button");
+    b.wait_text(".flash.ok", "部门审核中");
+    b.click("form.logout button");
+    b.login(&agent, "演示负责人", "caiji-demo");
+    b.goto(&format!("{agent}/tables/A1-6"));
+    b.click("#approve-form button");
+    b.wait_text(".flash.ok", "已报送");
+
+    // Back on the hub, the board shows the resubmission (it refreshes itself after the sync).
+    b.goto(&format!("{hub}/"));
+    if b.url().contains("/login") {
+        b.login(&hub, "审核员", "caiji-demo-2025");
+    }
+    b.wait_text("#cell-A1-6-zzrsb", "已报送");
 }

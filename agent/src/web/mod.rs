@@ -13,6 +13,8 @@ mod import;
 mod review;
 mod sync;
 mod tables;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,13 +27,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
+use crate::serve::Changes;
 use crate::store::Store;
 use crate::webkit::{self, Frame, Site, WebError};
 
 pub use auth::Session;
 
 /// The agent's site settings: always `Secure` cookies (loopback is a secure context).
-pub const SITE: Site = Site { secure: true, app: "采集端" };
+pub const SITE: Site = Site { secure: true, app: "采集端", cookie: "caiji-agent" };
 
 /// Sessions end after this long without a request.
 const IDLE: Duration = Duration::from_secs(8 * 3600);
@@ -40,14 +43,22 @@ const IDLE: Duration = Duration::from_secs(8 * 3600);
 pub struct WebState {
     pub store: Arc<Mutex<Store>>,
     sessions: Mutex<HashMap<String, (Session, Instant)>>,
+    /// The background sync loop, to wake for 同步状态's "sync now" (none when it is not running).
+    sync: Option<Arc<Changes>>,
 }
 
 /// The agent's own static files (besides the kit's).
 const OWN_ASSETS: &[(&str, &str)] =
     &[("grid.js", include_str!("assets/grid.js")), ("site.css", include_str!("assets/site.css"))];
 
+/// The screens on `store`, without a background sync loop to wake ("sync now" says so).
 pub fn router(store: Arc<Mutex<Store>>) -> Router {
-    let state = Arc::new(WebState { store, sessions: Mutex::new(HashMap::new()) });
+    router_with_sync(store, None)
+}
+
+/// The screens on `store`; `sync` is the running sync loop's handle, which "sync now" wakes.
+pub fn router_with_sync(store: Arc<Mutex<Store>>, sync: Option<Arc<Changes>>) -> Router {
+    let state = Arc::new(WebState { store, sessions: Mutex::new(HashMap::new()), sync });
     Router::new()
         .route("/", get(tables::home))
         .route("/static/{name}", get(asset))
@@ -60,11 +71,13 @@ pub fn router(store: Arc<Mutex<Store>>) -> Router {
         .with_state(state)
 }
 
-/// Serves the web screens on `addr` (which must be a loopback address) until `stop` fires.
+/// Serves the web screens on `addr` (which must be a loopback address) until `stop` fires;
+/// `sync` is the background sync loop's handle, if it runs.
 pub async fn serve(
     store: Arc<Mutex<Store>>,
     addr: SocketAddr,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    sync: Option<Arc<Changes>>,
 ) -> Result<(tokio::task::JoinHandle<()>, SocketAddr), std::io::Error> {
     if !addr.ip().is_loopback() {
         return Err(std::io::Error::new(
@@ -74,7 +87,7 @@ pub async fn serve(
     }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let app = router(store);
+    let app = router_with_sync(store, sync);
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;

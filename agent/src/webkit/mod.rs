@@ -26,7 +26,14 @@ pub struct Site {
     pub secure: bool,
     /// "采集端" or "中心端", shown in the page title.
     pub app: &'static str,
+    /// The session cookie's base name, one per kind of site ("caiji-agent", "caiji-hub"): a
+    /// browser keeps cookies per host, not per port, so a hub and an agent on one machine (the
+    /// demo) must not overwrite each other's sessions.
+    pub cookie: &'static str,
 }
+
+/// Every session cookie name a caiji site may set (see [`Site::cookie`]).
+const SESSION_COOKIES: [&str; 4] = ["__Host-caiji-agent", "__Host-caiji-hub", "caiji-agent", "caiji-hub"];
 
 /// A one-shot notice shown at the top of the next page (after a form's redirect).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +61,12 @@ pub struct Frame<'a> {
 }
 
 impl Site {
-    pub fn session_cookie_name(&self) -> &'static str {
-        if self.secure { "__Host-caiji-session" } else { "caiji-session" }
+    pub fn session_cookie_name(&self) -> String {
+        if self.secure { format!("__Host-{}", self.cookie) } else { self.cookie.to_string() }
+    }
+
+    fn flash_cookie_name(&self) -> String {
+        format!("{}-flash", self.cookie)
     }
 
     fn attributes(&self) -> &'static str {
@@ -74,13 +85,13 @@ impl Site {
 
     /// The session token the browser sent, if any.
     pub fn session_token(&self, headers: &HeaderMap) -> Option<String> {
-        read_cookie(headers, self.session_cookie_name()).filter(|t| !t.is_empty())
+        read_cookie(headers, &self.session_cookie_name()).filter(|t| !t.is_empty())
     }
 
     /// A 303 redirect to `to` that shows `flash` on the next page.
     pub fn redirect_with(&self, to: &str, flash: Flash) -> Response {
         let value = format!("{}{}", if flash.ok { "1" } else { "0" }, flash.text);
-        let encoded = cookie::Cookie::new("caiji-flash", value).encoded().to_string();
+        let encoded = cookie::Cookie::new(self.flash_cookie_name(), value).encoded().to_string();
         let mut r = redirect(to);
         r.headers_mut().append(header::SET_COOKIE, header_value(&format!("{encoded}{}", self.attributes())));
         r
@@ -88,14 +99,14 @@ impl Site {
 
     /// The notice left by the last redirect, if any ([`Frame::flash`]).
     pub fn flash(&self, headers: &HeaderMap) -> Option<Flash> {
-        let raw = read_cookie(headers, "caiji-flash")?;
+        let raw = read_cookie(headers, &self.flash_cookie_name())?;
         let mut chars = raw.chars();
         let ok = chars.next()? == '1';
         Some(Flash { ok, text: chars.as_str().to_string() })
     }
 
     fn clear_flash_cookie(&self) -> HeaderValue {
-        header_value(&format!("caiji-flash=; Max-Age=0{}", self.attributes()))
+        header_value(&format!("{}=; Max-Age=0{}", self.flash_cookie_name(), self.attributes()))
     }
 }
 
@@ -339,9 +350,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WebForm<T> {
     }
 }
 
-/// The session token in the request's cookies (either site's cookie name).
-fn any_session_token(headers: &HeaderMap) -> Option<String> {
-    read_cookie(headers, "__Host-caiji-session").or_else(|| read_cookie(headers, "caiji-session"))
+/// The session tokens in the request's cookies, under any caiji site's name. The extractors
+/// below run before the handler knows which site it serves; a token that matches one of them
+/// proves the request came from a page of ours (no other site can read these cookies), and the
+/// handler's own session check then names the person.
+fn session_tokens(headers: &HeaderMap) -> Vec<String> {
+    SESSION_COOKIES.iter().filter_map(|n| read_cookie(headers, n)).filter(|t| !t.is_empty()).collect()
+}
+
+/// Checks `given` against every session the browser holds for this host.
+fn check_csrf_any(headers: &HeaderMap, given: Option<&str>) -> Result<(), WebError> {
+    let tokens = session_tokens(headers);
+    if tokens.is_empty() {
+        return Err(WebError::new(StatusCode::UNAUTHORIZED, "登录已过期，请刷新页面重新登录"));
+    }
+    let mut last = Ok(());
+    for t in &tokens {
+        last = check_csrf(t, given);
+        if last.is_ok() {
+            return Ok(());
+        }
+    }
+    last
 }
 
 /// A form posted by a signed-in person: the body must carry `_csrf` matching the session
@@ -353,13 +383,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
     type Rejection = WebError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let token =
-            any_session_token(req.headers()).ok_or_else(|| WebError::new(StatusCode::UNAUTHORIZED, "请先登录"))?;
+        let headers = req.headers().clone();
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| WebError::bad_request("提交的内容太大或不完整"))?;
         let given = form_urlencoded_value(&bytes, "_csrf");
-        check_csrf(&token, given.as_deref())?;
+        check_csrf_any(&headers, given.as_deref())?;
         let v = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
             tracing::debug!(error = %e, "表单无效");
             WebError::bad_request("提交的表单不完整或格式不对，请返回检查后重试")
@@ -375,10 +404,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfJson<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Some(token) = any_session_token(req.headers()) else {
-            return Err(json_error(StatusCode::UNAUTHORIZED, "登录已过期，请刷新页面重新登录"));
-        };
-        if let Err(e) = check_csrf(&token, csrf_header(req.headers())) {
+        if let Err(e) = check_csrf_any(req.headers(), csrf_header(req.headers())) {
             return Err(json_error(e.status, e.message));
         }
         match axum::Json::<T>::from_request(req, state).await {
@@ -419,7 +445,7 @@ mod tests {
 
     #[test]
     fn flash_round_trips_chinese_text_through_a_cookie() {
-        let site = Site { secure: true, app: "中心端" };
+        let site = Site { secure: true, app: "中心端", cookie: "caiji-hub" };
         let r = site.redirect_with("/x", failed("第 3 行「出生日期」：不对; 请改"));
         let set = r.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().to_string();
         let pair = set.split(';').next().unwrap();
@@ -431,13 +457,18 @@ mod tests {
 
     #[test]
     fn session_cookie_is_secure_and_http_only() {
-        let site = Site { secure: true, app: "中心端" };
+        let site = Site { secure: true, app: "中心端", cookie: "caiji-hub" };
         let c = site.session_cookie("tok");
         let c = c.to_str().unwrap();
-        assert!(c.starts_with("__Host-caiji-session=tok;"));
+        assert!(c.starts_with("__Host-caiji-hub=tok;"));
         assert!(c.contains("HttpOnly") && c.contains("Secure") && c.contains("SameSite=Strict"));
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=b; __Host-caiji-session=tok"));
+        h.insert(header::COOKIE, HeaderValue::from_static("a=b; __Host-caiji-agent=other; __Host-caiji-hub=tok"));
         assert_eq!(site.session_token(&h).as_deref(), Some("tok"));
+        // A form from the hub's page passes the CSRF check though the agent's cookie is there too.
+        assert!(check_csrf_any(&h, Some(&csrf_token("tok"))).is_ok());
+        assert!(check_csrf_any(&h, Some(&csrf_token("other"))).is_ok());
+        assert!(check_csrf_any(&h, Some(&csrf_token("neither"))).is_err());
+        assert!(check_csrf_any(&HeaderMap::new(), Some(&csrf_token("tok"))).is_err());
     }
 }

@@ -10,6 +10,9 @@ mod board;
 mod merged;
 mod plan;
 mod review;
+#[cfg(test)]
+mod tests;
+mod who;
 
 use std::sync::Arc;
 
@@ -28,7 +31,7 @@ use crate::store::{HubError, HubStore, OfficeRole};
 
 /// The hub's site settings (`secure` unless serving plain HTTP for development).
 pub fn site(secure: bool) -> Site {
-    Site { secure, app: "中心端" }
+    Site { secure, app: "中心端", cookie: "caiji-hub" }
 }
 
 /// The hub's own static files (besides the kit's).
@@ -44,6 +47,13 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(merged::routes())
         .merge(plan::routes())
         .merge(audit::routes())
+        .merge(who::routes())
+        .fallback(not_found)
+}
+
+/// Any other address: a Chinese "no such page" (with the same security headers).
+async fn not_found(uri: axum::http::Uri) -> WebError {
+    WebError::not_found(format!("没有这个页面：{}", uri.path()))
 }
 
 async fn asset(Path(name): Path<String>) -> Response {
@@ -129,7 +139,11 @@ pub fn sheet_id(store: &HubStore, table: &str, department: &str) -> Result<Sheet
 pub fn back(state: &AppState, to: &str, result: Result<String, WebError>) -> Result<Response, WebError> {
     match result {
         Ok(text) => Ok(state.site.redirect_with(to, webkit::ok(short(&text)))),
-        Err(e) if e.status.is_server_error() => Err(e),
+        // Failures of the server, and refusals of the person's role, are error pages (403 for
+        // a role that may not do this); only problems with what was asked are notices.
+        Err(e) if e.status.is_server_error() || e.status == StatusCode::FORBIDDEN || e.status == StatusCode::UNAUTHORIZED => {
+            Err(e)
+        }
         Err(e) => Ok(state.site.redirect_with(to, webkit::failed(short(&e.message)))),
     }
 }
