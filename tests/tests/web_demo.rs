@@ -89,6 +89,9 @@ fn the_demo_prints_working_addresses_and_accounts_for_hub_and_agents() {
 
     // The office sees the sample states on the board.
     let b = Browser::start();
+    b.goto(&format!("{hub}/login"));
+    b.wait_text("main", "登录中心端");
+    b.screenshot("hub-login");
     b.login(&hub, "审核员", "caiji-demo-2025");
     b.wait_text("main", "进度看板");
     b.wait_text("#cell-A6-1-1-jsjx", "已报送");
@@ -99,6 +102,9 @@ fn the_demo_prints_working_addresses_and_accounts_for_hub_and_agents() {
     // 组织人事部 answers the return: the collector deals with the comment and submits, the
     // head approves and submits, and background sync brings it to the hub.
     let agent = demo.agent_url("zzrsb");
+    b.goto(&format!("{agent}/login"));
+    b.wait_text("main", "登录采集端");
+    b.screenshot("agent-login");
     b.login(&agent, "演示采集员", "caiji-demo");
     b.wait_text("#tables tr[data-table='A1-6']", "已退回");
     b.screenshot("demo-agent-tables");
