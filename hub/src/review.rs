@@ -237,8 +237,12 @@ pub fn act(
     ))
 }
 
-/// A row by its natural key value ("T001", or "510201+01") or, among live rows, its number.
+/// A row by its id (as the web screens link it), its natural key value ("T001", or
+/// "510201+01") or, among live rows, its number.
 pub fn find_row<'r>(table: &Table, rows: &'r [Row], spec: &str) -> Result<&'r Row, HubError> {
+    if let Some(r) = rows.iter().find(|r| r.id.0 == spec) {
+        return Ok(r);
+    }
     let key = |r: &Row| {
         table
             .key

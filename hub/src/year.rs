@@ -164,14 +164,62 @@ pub fn approve(store: &mut HubStore, user: &OfficeUser) -> Result<String, HubErr
     Ok(out)
 }
 
-/// "Who changed this number, when, and was that before or after it was approved?"
-pub fn who(store: &mut HubStore, sheet: &SheetId, row: &str, field: &str) -> Result<String, HubError> {
+/// A workflow milestone of a sheet that fixed a version: a submission (the head's approval),
+/// the office's acceptance, the lock or the final approval.
+#[derive(Debug, Clone)]
+pub struct Milestone {
+    pub action: Action,
+    /// The milestone as the history says it: 报送, 审核通过, 锁定, 审定.
+    pub verb: &'static str,
+    pub at: i64,
+    pub actor: String,
+}
+
+/// One change of a cell, and whether each milestone's version includes it.
+#[derive(Debug, Clone)]
+pub struct CellChange {
+    pub at: i64,
+    /// Who made it ("未知" if the change does not say).
+    pub user: String,
+    pub old: Option<caiji_shared::Value>,
+    pub new: Option<caiji_shared::Value>,
+    /// For each milestone (in [`CellHistory::milestones`]' order), whether it came before it.
+    pub before: Vec<bool>,
+}
+
+/// "Who changed this number", as data: the table, the row, the field, the milestones and the
+/// cell's changes, oldest first.
+#[derive(Debug, Clone)]
+pub struct CellHistory {
+    pub table: caiji_shared::Table,
+    pub row: Row,
+    pub field: caiji_shared::catalog::Field,
+    pub milestones: Vec<Milestone>,
+    pub changes: Vec<CellChange>,
+}
+
+impl CellChange {
+    /// The change relative to the milestones, e.g. "报送（李主任）前，锁定（admin）后".
+    pub fn notes(&self, milestones: &[Milestone]) -> String {
+        milestones
+            .iter()
+            .zip(&self.before)
+            .map(|(m, before)| format!("{}（{}）{}", m.verb, m.actor, if *before { "前" } else { "后" }))
+            .collect::<Vec<_>>()
+            .join("，")
+    }
+}
+
+/// The history of one cell: who changed it, when, old → new, and whether each change came
+/// before or after the sheet's submission, acceptance, lock and approval. The row is named by
+/// its id, its natural key or its number.
+pub fn cell_history(store: &mut HubStore, sheet: &SheetId, row: &str, field: &str) -> Result<CellHistory, HubError> {
     let table = store.table(&sheet.table)?.clone();
     let rows = store.sheet(sheet)?.rows();
-    let target = crate::review::find_row(&table, &rows, row)?.id.clone();
+    let target = crate::review::find_row(&table, &rows, row)?.clone();
     let f = crate::review::find_field(&table, field)?.clone();
-    // The workflow milestones, with the heads they fixed.
-    let milestones: Vec<(Action, i64, String, Vec<automerge::ChangeHash>)> = store
+    // The workflow milestones, with the heads they fixed (those that name none are left out).
+    let fixed: Vec<(Milestone, Vec<automerge::ChangeHash>)> = store
         .sheet_records(sheet)?
         .into_iter()
         .filter(|r| r.refused.is_none())
@@ -179,43 +227,47 @@ pub fn who(store: &mut HubStore, sheet: &SheetId, row: &str, field: &str) -> Res
             RecordKind::Event(e)
                 if matches!(e.action, Action::DeptApprove | Action::Accept | Action::Lock | Action::Approve) =>
             {
-                Some((e.action, e.at, e.actor, e.heads.iter().filter_map(|h| h.parse().ok()).collect()))
+                let verb = match e.action {
+                    Action::DeptApprove => "报送",
+                    Action::Accept => "审核通过",
+                    Action::Lock => "锁定",
+                    _ => "审定",
+                };
+                let heads: Vec<automerge::ChangeHash> = e.heads.iter().filter_map(|h| h.parse().ok()).collect();
+                Some((Milestone { action: e.action, verb, at: e.at, actor: e.actor }, heads))
             }
             _ => None,
         })
+        .filter(|(_, heads)| !heads.is_empty())
         .collect();
     let doc = store.sheet(sheet)?;
-    let history = doc.cell_history(&target, &f.id).map_err(|e| HubError::Invalid(e.to_string()))?;
-    let mut out = format!("{} {}「{}」的修改记录：\n", table.title(), row, f.label_text());
-    let show = |v: &Option<caiji_shared::Value>| v.as_ref().map_or_else(|| "（空）".to_string(), |v| v.to_string());
+    let history = doc.cell_history(&target.id, &f.id).map_err(|e| HubError::Invalid(e.to_string()))?;
+    let mut changes = Vec::new();
     for e in history {
         let hash: automerge::ChangeHash =
             e.change.hash.parse().map_err(|_| HubError::Invalid("修改记录无效".into()))?;
         // A change is part of a milestone's version if it is among, or an ancestor of, its heads.
-        let mut notes = Vec::new();
-        for (action, _, actor, heads) in &milestones {
-            if heads.is_empty() {
-                continue;
-            }
-            let included = doc.doc_mut().get_changes(heads).iter().all(|c| c.hash() != hash)
-                && doc.doc_mut().get_change_by_hash(&hash).is_some();
-            let verb = match action {
-                Action::DeptApprove => "报送",
-                Action::Accept => "审核通过",
-                Action::Lock => "锁定",
-                _ => "审定",
-            };
-            notes.push(if included { format!("{verb}（{actor}）前") } else { format!("{verb}（{actor}）后") });
-        }
-        let when = caiji_agent::cmd::local_time(e.change.time);
-        let _ = writeln!(
-            out,
-            "  {when}  {}  {} → {}  {}",
-            if e.change.user.is_empty() { "未知" } else { &e.change.user },
-            show(&e.old),
-            show(&e.new),
-            notes.join("，")
-        );
+        let before = fixed
+            .iter()
+            .map(|(_, heads)| {
+                doc.doc_mut().get_changes(heads).iter().all(|c| c.hash() != hash)
+                    && doc.doc_mut().get_change_by_hash(&hash).is_some()
+            })
+            .collect();
+        let user = if e.change.user.is_empty() { "未知".to_string() } else { e.change.user.clone() };
+        changes.push(CellChange { at: e.change.time, user, old: e.old, new: e.new, before });
+    }
+    Ok(CellHistory { table, row: target, field: f, milestones: fixed.into_iter().map(|(m, _)| m).collect(), changes })
+}
+
+/// "Who changed this number, when, and was that before or after it was approved?"
+pub fn who(store: &mut HubStore, sheet: &SheetId, row: &str, field: &str) -> Result<String, HubError> {
+    let h = cell_history(store, sheet, row, field)?;
+    let mut out = format!("{} {}「{}」的修改记录：\n", h.table.title(), row, h.field.label_text());
+    let show = |v: &Option<caiji_shared::Value>| v.as_ref().map_or_else(|| "（空）".to_string(), |v| v.to_string());
+    for c in &h.changes {
+        let when = caiji_agent::cmd::local_time(c.at);
+        let _ = writeln!(out, "  {when}  {}  {} → {}  {}", c.user, show(&c.old), show(&c.new), c.notes(&h.milestones));
     }
     Ok(out)
 }

@@ -138,6 +138,21 @@ fn office_reviews_the_diff_accepts_merges_and_exports() {
     b.click("#merged-tables a");
     b.wait_text("#merged", "王五");
     assert_eq!(b.count("#merged tbody tr"), 2);
+    // "Who changed this": each cell links to its history — T002's birth date was corrected
+    // between the two submissions, and both changes came before the office accepted it.
+    b.click("#merged tbody tr:nth-child(2) a.who[href$='field=birth']");
+    b.wait_text("#who", "198511");
+    assert!(
+        b.text("#who-cell").contains("T002") && b.text("#who-cell").contains("出生日期"),
+        "{}",
+        b.text("#who-cell")
+    );
+    assert_eq!(b.text("#who-now"), "198511");
+    assert_eq!(b.count("#who tbody tr"), 2, "{}", b.text("#who"));
+    assert!(b.text("#who tbody tr:nth-child(2)").contains("198512 → 198511"), "{}", b.text("#who"));
+    assert!(b.text("#who tbody tr:nth-child(2)").contains("第1次报送（李主任）后"), "{}", b.text("#who"));
+    assert!(b.text("#who tbody tr:nth-child(2)").contains("审核通过（审核员）前"), "{}", b.text("#who"));
+    b.screenshot("hub-who");
     b.goto(&format!("{}/merged", hub.url()));
     always_confirm(&b);
     b.click("#step-lock");
@@ -165,6 +180,15 @@ fn office_reviews_the_diff_accepts_merges_and_exports() {
     assert_eq!(get_status(&b, &format!("/exports/{dir}/%2E%2E")), 404);
     assert_eq!(get_status(&b, "/exports/..%2F..%2Fhub/caiji-hub.db"), 404);
     assert!(hub.ok(&["review", "list", "--department", "jsjx"]).contains("已上报"));
+    // After the final approval the administrator starts the next year from the approved data,
+    // after a confirmation; the merged page says what was carried over.
+    b.goto(&format!("{}/merged", hub.url()));
+    assert!(b.exists("form#rollover[data-confirm]"), "the rollover asks first");
+    always_confirm(&b);
+    b.click("#step-rollover");
+    b.wait_text("p.flash.ok", "结转 1 张表、2 行");
+    assert!(!b.exists("#step-rollover"), "once only: the new year has nothing approved");
+    assert!(hub.ok(&["review", "list", "--department", "jsjx"]).contains("填报中"));
 }
 
 #[test]

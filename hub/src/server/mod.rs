@@ -43,6 +43,14 @@ pub struct AppState {
     pub site: caiji_agent::webkit::Site,
 }
 
+impl AppState {
+    /// The state for serving `store` (cookies `Secure` when `secure`).
+    pub(crate) fn new(store: HubStore, secure: bool) -> Result<AppState, HubError> {
+        let plan_version = store.plan_version()?;
+        Ok(AppState { store: Mutex::new(store), events: Events::new(plan_version), site: crate::web::site(secure) })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(transparent)]
@@ -54,18 +62,13 @@ pub enum ServerError {
 /// Serves the hub on `listener` until `shutdown` completes.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
     let store = HubStore::open(&config.data)?;
-    let plan_version = store.plan_version()?;
     let acceptor = if config.insecure_http {
         tracing::warn!("以不加密的 HTTP 提供服务：仅供开发调试，切勿用于真实数据");
         None
     } else {
         Some(TlsAcceptor::from(crate::tls::server_config(&config.data)?))
     };
-    let state = Arc::new(AppState {
-        store: Mutex::new(store),
-        events: Events::new(plan_version),
-        site: crate::web::site(!config.insecure_http),
-    });
+    let state = Arc::new(AppState::new(store, !config.insecure_http)?);
     let app = router(state.clone());
     let watcher = tokio::spawn(events::watch_plan(state.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -48,7 +48,9 @@ struct Filter {
     table: Option<String>,
     person: Option<String>,
     action: Option<String>,
-    limit: Option<usize>,
+    /// Kept as text: a limit that is not a number falls back to the default rather than
+    /// failing the page with the framework's (English) message.
+    limit: Option<String>,
 }
 
 fn given(v: &Option<String>) -> Option<String> {
@@ -65,7 +67,7 @@ async fn page(
     with_store(&state, move |s| {
         let filter =
             AuditFilter { department: given(&q.department), table: given(&q.table), person: given(&q.person), action: given(&q.action) };
-        let limit = q.limit.unwrap_or(500).clamp(1, 5000);
+        let limit = q.limit.as_deref().and_then(|l| l.trim().parse::<usize>().ok()).unwrap_or(500).clamp(1, 5000);
         let entries = s.audit_query(&filter, limit)?;
         let departments = s.departments()?;
         let actions = s.audit_actions()?;

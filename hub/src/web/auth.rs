@@ -78,10 +78,19 @@ fn form_value(s: &str) -> String {
     out
 }
 
-/// Only paths on this site: never an absolute URL (no open redirect).
+/// Only paths on this site: never an absolute or scheme-relative URL (no open redirect).
+/// Browsers treat `\` as `/` and drop tabs and line breaks from a URL, so "/\t/evil.example"
+/// would become "//evil.example": a path with a backslash, a control character or a space is
+/// refused too.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -179,6 +188,10 @@ mod tests {
         assert_eq!(safe_next(Some("/review/A6-1-1/jsjx")), "/review/A6-1-1/jsjx");
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        for bad in ["/\t/evil.example", "/\n/evil.example", "/\\evil.example", "/ /evil.example", "javascript:x", ""] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
         assert_eq!(urlencode("/a b?x=1"), "%2Fa%20b%3Fx%3D1");
     }
 }

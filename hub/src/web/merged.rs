@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,7 +16,7 @@ use caiji_shared::workflow::{Action, State as St};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{Session, admin_only, back, department_name, frame, office_only, sheet_id, with_store};
+use super::{Session, WebPath, admin_only, back, department_name, frame, office_only, sheet_id, with_store};
 use crate::server::AppState;
 use crate::store::{HubStore, OfficeRole};
 
@@ -54,6 +54,37 @@ fn exports(store: &HubStore) -> Vec<(String, Vec<String>)> {
         .collect();
     out.sort_by(|a, b| b.0.cmp(&a.0));
     out
+}
+
+/// Whether the year may start over from the web: after the final approval, that is with at
+/// least one approved sheet and none still locked and waiting for it. (Sheets in other states
+/// are not carried over; the result says which.)
+fn rollover_ready(store: &HubStore) -> Result<(), WebError> {
+    let mut approved = 0;
+    let mut waiting = Vec::new();
+    for t in &store.edition().tables {
+        for id in crate::year::sheets_of(store, &t.id)? {
+            match store.sheet_state(&id)? {
+                St::Approved | St::Reported => approved += 1,
+                St::Locked => waiting.push(format!("{} {}", id.table, department_name(store, &id.department))),
+                _ => {}
+            }
+        }
+    }
+    if !waiting.is_empty() {
+        return Err(WebError::bad_request(format!(
+            "还有 {} 张已锁定的表未经院长办公会审定：{}；审定后才能开始新学年",
+            waiting.len(),
+            waiting.join("、")
+        )));
+    }
+    if approved == 0 {
+        return Err(WebError::bad_request(format!(
+            "{} 还没有经院长办公会审定的表：审定后才能开始新学年",
+            store.info().year
+        )));
+    }
+    Ok(())
 }
 
 fn render_overview(store: &mut HubStore, session: &Session) -> Result<Markup, WebError> {
@@ -96,6 +127,15 @@ fn render_overview(store: &mut HubStore, session: &Session) -> Result<Markup, We
                     }
                     @if role == OfficeRole::Approver {
                         (step("approve", "院长办公会审定", "确定审定所有已锁定的表吗？", "primary"))
+                    }
+                }
+                @if role == OfficeRole::Admin && rollover_ready(store).is_ok() {
+                    @let next = info.year.next();
+                    form method="post" action="/year/rollover" #rollover
+                        data-confirm={ "确定以院长办公会审定的数据开始" (next) "吗？需要结转的表从审定的数据开始，其余的表从空表开始；各部门的采集端下次同步时切换到新学年。此操作不能撤销。" } {
+                        (webkit::csrf_field(csrf))
+                        p.hint { "本学年的数据已经审定。可以开始" (next) "：" }
+                        button.danger type="submit" #step-rollover { "开始新学年（" (next) "）" }
                     }
                 }
                 @if role == OfficeRole::Admin && !locked.is_empty() {
@@ -156,7 +196,7 @@ async fn overview(State(state): State<Arc<AppState>>, session: Session) -> Resul
 async fn table_page(
     State(state): State<Arc<AppState>>,
     session: Session,
-    Path(table): Path<String>,
+    WebPath(table): WebPath<String>,
 ) -> Result<Response, WebError> {
     let st = state.clone();
     with_store(&state, move |s| {
@@ -170,6 +210,7 @@ async fn table_page(
             .collect();
         let row_flagged = |id: &str| flagged.keys().any(|(r, _)| *r == id);
         let names: BTreeMap<String, String> = s.departments()?.into_iter().map(|d| (d.code, d.name)).collect();
+        let office = session.user.role != OfficeRole::DeptViewer;
         let body = html! {
             div.toolbar {
                 h1 { "全校汇总：" (t.title()) }
@@ -188,9 +229,13 @@ async fn table_page(
                             td { (i + 1) } td { (names.get(d).unwrap_or(d)) }
                             @for f in &t.fields {
                                 @let v = r.cells.get(&f.id).map(|v| v.to_string()).unwrap_or_default();
+                                // The office follows a number to who changed it; heads only read.
+                                @let cell = if office {
+                                    html! { a.who href=(super::who::href(&t.id, d, &r.id.0, &f.id)) title="谁改了这个数" { (v) } }
+                                } else { html! { (v) } };
                                 @if let Some(m) = flagged.get(&(r.id.as_str(), f.id.as_str())) {
-                                    td.changed.errors title=(m) { (v) }
-                                } @else { td { (v) } }
+                                    td.changed.errors title=(m) { (cell) }
+                                } @else { td { (cell) } }
                             }
                         }
                     } }
@@ -209,7 +254,7 @@ struct Empty {}
 async fn step(
     State(state): State<Arc<AppState>>,
     session: Session,
-    Path(step): Path<String>,
+    WebPath(step): WebPath<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response, WebError> {
     office_only(&session)?;
@@ -217,6 +262,7 @@ async fn step(
         "merge" => admin_only(&session, "汇总")?,
         "lock" => admin_only(&session, "锁定")?,
         "export" => admin_only(&session, "导出上报数据")?,
+        "rollover" => admin_only(&session, "开始新学年")?,
         "approve" if session.user.role != OfficeRole::Approver => {
             return Err(WebError::forbidden("只有院长办公会审定人可以审定"));
         }
@@ -229,6 +275,10 @@ async fn step(
             "merge" => crate::year::merge(s, &user)?,
             "lock" => crate::year::lock(s, &user)?,
             "approve" => crate::year::approve(s, &user)?,
+            "rollover" => {
+                rollover_ready(s)?;
+                crate::year::rollover(s, &user)?
+            }
             _ => {
                 let name = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
                 let dir = s.dir().join("exports").join(&name);
@@ -280,7 +330,7 @@ fn plain_name(s: &str) -> bool {
 async fn download(
     State(state): State<Arc<AppState>>,
     session: Session,
-    Path((dir, file)): Path<(String, String)>,
+    WebPath((dir, file)): WebPath<(String, String)>,
 ) -> Result<Response, WebError> {
     admin_only(&session, "下载上报文件")?;
     if !plain_name(&dir) || !plain_name(&file) {

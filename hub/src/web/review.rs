@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use caiji_agent::webkit::{self, CsrfForm, WebError};
@@ -17,7 +17,7 @@ use caiji_shared::workflow::{Action, Event, RecordKind, State as St};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{Session, back, department_name, frame, office_only, sheet_id, when, with_store};
+use super::{Session, WebPath, back, department_name, frame, office_only, sheet_id, when, with_store};
 use crate::review::Submission;
 use crate::server::AppState;
 use crate::store::{HubStore, OfficeRole, OfficeUser};
@@ -163,10 +163,12 @@ fn render(store: &mut HubStore, session: &Session, id: &SheetId, sub: &Submissio
                                 tbody { @for (i, r) in sub.rows.iter().enumerate() { tr {
                                     td { (i + 1) }
                                     @for f in &table.fields {
+                                        @let v = r.cells.get(&f.id).map(|v| v.to_string()).unwrap_or_default();
+                                        @let who = html! { a.who href=(super::who::href(&id.table, &id.department, &r.id.0, &f.id)) title="谁改了这个数" { (v) } };
                                         @if let Some(m) = flagged.get(&(i + 1, f.id.as_str())) {
-                                            td.changed.errors title=(m) { (r.cells.get(&f.id).map(|v| v.to_string()).unwrap_or_default()) }
+                                            td.changed.errors title=(m) { (who) }
                                         } @else {
-                                            td { (r.cells.get(&f.id).map(|v| v.to_string()).unwrap_or_default()) }
+                                            td { (who) }
                                         }
                                     }
                                 } } }
@@ -261,7 +263,7 @@ fn render(store: &mut HubStore, session: &Session, id: &SheetId, sub: &Submissio
 async fn page(
     State(state): State<Arc<AppState>>,
     session: Session,
-    Path((table, department)): Path<(String, String)>,
+    WebPath((table, department)): WebPath<(String, String)>,
 ) -> Result<Response, WebError> {
     office_only(&session)
         .map_err(|_| WebError::forbidden("部门负责人（只读）不能查看审核页面，只能查看全校汇总数据"))?;
@@ -289,7 +291,7 @@ struct ActForm {
 async fn act(
     State(state): State<Arc<AppState>>,
     session: Session,
-    Path((table, department)): Path<(String, String)>,
+    WebPath((table, department)): WebPath<(String, String)>,
     CsrfForm(form): CsrfForm<ActForm>,
 ) -> Result<Response, WebError> {
     office_only(&session)?;
@@ -300,6 +302,15 @@ async fn act(
         "exception" => Action::Exception,
         other => return Err(WebError::bad_request(format!("操作「{other}」无效"))),
     };
+    // The approver approves the year's tables; returns, acceptance and opening are the
+    // reviewers' and the administrator's, an exception the administrator's alone.
+    let allowed = match action {
+        Action::Exception => session.user.role == OfficeRole::Admin,
+        _ => reviews(&session.user),
+    };
+    if !allowed {
+        return Err(WebError::forbidden(format!("{}不能执行「{}」", session.user.role.label(), action.label())));
+    }
     let to = format!("/review/{table}/{department}");
     let dept = department.clone();
     let user = session.user.clone();
@@ -329,7 +340,7 @@ struct CommentForm {
 async fn comment(
     State(state): State<Arc<AppState>>,
     session: Session,
-    Path((table, department)): Path<(String, String)>,
+    WebPath((table, department)): WebPath<(String, String)>,
     CsrfForm(form): CsrfForm<CommentForm>,
 ) -> Result<Response, WebError> {
     office_only(&session)?;
