@@ -8,7 +8,7 @@
 
 pub mod assets;
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -31,9 +31,6 @@ pub struct Site {
     /// demo) must not overwrite each other's sessions.
     pub cookie: &'static str,
 }
-
-/// Every session cookie name a caiji site may set (see [`Site::cookie`]).
-const SESSION_COOKIES: [&str; 4] = ["__Host-caiji-agent", "__Host-caiji-hub", "caiji-agent", "caiji-hub"];
 
 /// A one-shot notice shown at the top of the next page (after a form's redirect).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,12 +165,22 @@ pub fn csrf_header(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
 }
 
-/// Middleware: security headers on every response, and no state-changing request from another
-/// site (browsers send `Sec-Fetch-Site`; a form posted from elsewhere is refused before any
-/// handler runs, whether or not the person is signed in).
-pub async fn guard(req: Request, next: Next) -> Response {
+/// Middleware for `site`: security headers on every response, and no state-changing request
+/// from another site or another port of this host (browsers send `Sec-Fetch-Site`; a form
+/// posted from elsewhere is refused before any handler runs, whether or not the person is
+/// signed in). It also hands `site` to the CSRF extractors below, which check the token against
+/// this site's own session cookie only. Installed with
+/// `axum::middleware::from_fn_with_state(site, webkit::guard)`.
+pub async fn guard(State(site): State<Site>, mut req: Request, next: Next) -> Response {
     let unsafe_method = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-    let cross = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site");
+    // "same-site" too: another port of the same host (a page served by some other local
+    // program) is same-site but not ours.
+    let cross = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site" || v == "same-site");
+    req.extensions_mut().insert(site);
     let mut resp = if unsafe_method && cross {
         WebError::new(StatusCode::FORBIDDEN, "拒绝来自其他网站的请求").into_response()
     } else {
@@ -350,28 +357,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WebForm<T> {
     }
 }
 
-/// The session tokens in the request's cookies, under any caiji site's name. The extractors
-/// below run before the handler knows which site it serves; a token that matches one of them
-/// proves the request came from a page of ours (no other site can read these cookies), and the
-/// handler's own session check then names the person.
-fn session_tokens(headers: &HeaderMap) -> Vec<String> {
-    SESSION_COOKIES.iter().filter_map(|n| read_cookie(headers, n)).filter(|t| !t.is_empty()).collect()
+/// Checks `given` against the session cookie of the site the request came to (set by
+/// [`guard`]). Only that cookie counts: cookies are kept per host, not per port, so another
+/// program on this host (or a sibling host, for cookies without the `__Host-` prefix) could
+/// plant a cookie of another name whose token it knows.
+fn check_site_csrf(req: &Request, given: Option<&str>) -> Result<(), WebError> {
+    check_csrf_of(req.extensions().get::<Site>(), req.headers(), given)
 }
 
-/// Checks `given` against every session the browser holds for this host.
-fn check_csrf_any(headers: &HeaderMap, given: Option<&str>) -> Result<(), WebError> {
-    let tokens = session_tokens(headers);
-    if tokens.is_empty() {
+fn check_csrf_of(site: Option<&Site>, headers: &HeaderMap, given: Option<&str>) -> Result<(), WebError> {
+    let Some(site) = site else {
+        tracing::error!("CSRF 检查缺少网站设置：路由没有装 webkit::guard");
+        return Err(WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "服务器设置有误，请联系管理员"));
+    };
+    let Some(token) = site.session_token(headers) else {
         return Err(WebError::new(StatusCode::UNAUTHORIZED, "登录已过期，请刷新页面重新登录"));
-    }
-    let mut last = Ok(());
-    for t in &tokens {
-        last = check_csrf(t, given);
-        if last.is_ok() {
-            return Ok(());
-        }
-    }
-    last
+    };
+    check_csrf(&token, given)
 }
 
 /// A form posted by a signed-in person: the body must carry `_csrf` matching the session
@@ -383,12 +385,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
     type Rejection = WebError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let site = req.extensions().get::<Site>().copied();
         let headers = req.headers().clone();
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| WebError::bad_request("提交的内容太大或不完整"))?;
         let given = form_urlencoded_value(&bytes, "_csrf");
-        check_csrf_any(&headers, given.as_deref())?;
+        check_csrf_of(site.as_ref(), &headers, given.as_deref())?;
         let v = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
             tracing::debug!(error = %e, "表单无效");
             WebError::bad_request("提交的表单不完整或格式不对，请返回检查后重试")
@@ -404,7 +407,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfJson<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if let Err(e) = check_csrf_any(req.headers(), csrf_header(req.headers())) {
+        if let Err(e) = check_site_csrf(&req, csrf_header(req.headers())) {
             return Err(json_error(e.status, e.message));
         }
         match axum::Json::<T>::from_request(req, state).await {
@@ -465,10 +468,19 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, HeaderValue::from_static("a=b; __Host-caiji-agent=other; __Host-caiji-hub=tok"));
         assert_eq!(site.session_token(&h).as_deref(), Some("tok"));
-        // A form from the hub's page passes the CSRF check though the agent's cookie is there too.
-        assert!(check_csrf_any(&h, Some(&csrf_token("tok"))).is_ok());
-        assert!(check_csrf_any(&h, Some(&csrf_token("other"))).is_ok());
-        assert!(check_csrf_any(&h, Some(&csrf_token("neither"))).is_err());
-        assert!(check_csrf_any(&HeaderMap::new(), Some(&csrf_token("tok"))).is_err());
+        // Only the site's own session counts for the CSRF check: a token made from another
+        // caiji cookie on this host (which another local program could have planted) fails.
+        assert!(check_csrf_of(Some(&site), &h, Some(&csrf_token("tok"))).is_ok());
+        assert!(check_csrf_of(Some(&site), &h, Some(&csrf_token("other"))).is_err());
+        assert!(check_csrf_of(Some(&site), &h, Some(&csrf_token("neither"))).is_err());
+        assert_eq!(
+            check_csrf_of(Some(&site), &HeaderMap::new(), Some(&csrf_token("tok"))).unwrap_err().status,
+            StatusCode::UNAUTHORIZED
+        );
+        // A router without the guard refuses rather than skipping the check.
+        assert_eq!(
+            check_csrf_of(None, &h, Some(&csrf_token("tok"))).unwrap_err().status,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

@@ -27,8 +27,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/agent/events", get(events))
         .merge(super::office::routes())
         .merge(crate::web::routes())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::web::own_session_cookie))
-        .layer(axum::middleware::from_fn(caiji_agent::webkit::guard))
+        .layer(axum::middleware::from_fn_with_state(state.site, caiji_agent::webkit::guard))
         .with_state(state)
 }
 

@@ -51,40 +51,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .fallback(not_found)
 }
 
-/// Every session cookie name a caiji site sets (the kit's `Site::cookie`, with and without
-/// the `__Host-` prefix).
-const SESSION_COOKIES: [&str; 4] = ["__Host-caiji-hub", "__Host-caiji-agent", "caiji-hub", "caiji-agent"];
-
-/// Middleware: the hub's requests carry only the hub's own session cookie. The kit's CSRF
-/// extractors accept a token that matches *any* caiji session cookie the browser sends, but a
-/// cookie without the `__Host-` prefix (or an agent's) can be planted by a sibling host of the
-/// same site, whose requests are "same-site" and carry our `SameSite=Strict` cookie: a token
-/// derived from a planted cookie would then pass the CSRF check for the real session. So every
-/// other caiji session cookie is dropped before any extractor runs.
-pub async fn own_session_cookie(
-    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
-    mut req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let own = state.site.session_cookie_name();
-    let headers = req.headers_mut();
-    let values: Vec<String> =
-        headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).map(String::from).collect();
-    let foreign = |pair: &str| {
-        let name = pair.split('=').next().unwrap_or("").trim();
-        name != own && SESSION_COOKIES.contains(&name)
-    };
-    if values.iter().any(|v| v.split(';').any(foreign)) {
-        headers.remove(axum::http::header::COOKIE);
-        let kept: Vec<&str> =
-            values.iter().flat_map(|v| v.split(';')).map(str::trim).filter(|p| !p.is_empty() && !foreign(p)).collect();
-        if let Ok(v) = axum::http::HeaderValue::from_str(&kept.join("; ")) {
-            headers.insert(axum::http::header::COOKIE, v);
-        }
-    }
-    next.run(req).await
-}
-
 /// Any other address: a Chinese "no such page" (with the same security headers).
 async fn not_found(uri: axum::http::Uri) -> WebError {
     WebError::not_found(format!("没有这个页面：{}", uri.path()))

@@ -345,11 +345,18 @@ async fn every_form_without_or_with_a_wrong_csrf_token_or_from_another_site_is_r
         ] {
             let mut req = post("/review/A6-1-1/jsjx/act", None, &with_csrf(&webkit::csrf_token(evil), "action=accept"));
             req.headers_mut().insert(header::COOKIE, cookies.parse().unwrap());
-            req.headers_mut().insert("sec-fetch-site", "same-site".parse().unwrap());
             let resp = h.send(req).await;
             assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{cookies}");
+            assert!(text(resp).await.contains("安全校验未通过"), "{cookies}");
         }
     }
+    // A post from another port of this host (same-site, not same-origin) is refused outright,
+    // even with the right token.
+    let mut req = post("/review/A6-1-1/jsjx/act", Some(&token), &with_csrf(&csrf, "action=accept"));
+    req.headers_mut().insert("sec-fetch-site", "same-site".parse().unwrap());
+    let resp = h.send(req).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(text(resp).await.contains("拒绝来自其他网站的请求"));
     assert_eq!(h.snapshot(), before, "nothing changed");
     assert_eq!(h.state_of(), St::Submitted);
     // The session still works, and the same forms with the right token do act.
@@ -362,7 +369,7 @@ async fn every_form_without_or_with_a_wrong_csrf_token_or_from_another_site_is_r
         .await;
     assert_eq!(flash(&resp), Some((true, "已添加用户 eve（平台审核员）".to_string())));
     assert_ne!(h.snapshot(), before);
-    // Same-site requests (the hub's own pages) are not refused by the cross-site guard.
+    // Same-origin requests (the hub's own pages) are not refused by the guard.
     let mut req = post("/plan/code", Some(&token), &with_csrf(&csrf, "department=jsjx&hours=24"));
     req.headers_mut().insert("sec-fetch-site", "same-origin".parse().unwrap());
     let resp = h.send(req).await;
