@@ -72,7 +72,9 @@ impl Running {
         let stop_rx_web = stop_rx.clone();
         tracing::info!(department = %info.department_name, year = %info.year, "caiji-agent 已启动");
         let sync_task = if enrolled {
-            Some(runtime.spawn(sync_loop(store.clone(), changes, stop_rx)))
+            // Marked running before the web can ask it to sync now.
+            changes.running.store(true, Ordering::Relaxed);
+            Some(runtime.spawn(sync_loop(store.clone(), changes.clone(), stop_rx)))
         } else {
             tracing::info!("本采集端尚未注册到中心端，只在本机工作；运行 `caiji-agent enroll` 注册后自动同步");
             None
@@ -84,7 +86,7 @@ impl Running {
         let (web_task, web_addr) = match web {
             Some(addr) => {
                 let (task, bound) = runtime
-                    .block_on(crate::web::serve(store.clone(), addr, stop_rx_web))
+                    .block_on(crate::web::serve(store.clone(), addr, stop_rx_web, enrolled.then(|| changes.clone())))
                     .map_err(|e| {
                         let why = if e.kind() == std::io::ErrorKind::AddrInUse {
                             "该端口已被占用（可能已有一个采集端在运行）".to_string()
@@ -118,14 +120,31 @@ impl Running {
     }
 }
 
-/// Sheets changed locally and not yet pushed, and a signal when there are some.
+/// Sheets changed locally and not yet pushed, and a signal when there are some; and the
+/// handle by which the web's "sync now" wakes the sync loop.
 #[derive(Default)]
 pub struct Changes {
     pending: Mutex<std::collections::BTreeSet<caiji_shared::sheet::SheetId>>,
     notify: Notify,
+    /// Someone asked for a full sync at once.
+    now: Notify,
+    /// Whether the sync loop is running (it stops for good when the hub revokes the agent).
+    pub(crate) running: AtomicBool,
 }
 
 impl Changes {
+    /// Asks the sync loop for a full sync at once (even while it waits to retry after a
+    /// failure). False when no sync loop is running, so nothing will happen.
+    pub fn sync_now(&self) -> bool {
+        self.now.notify_one();
+        self.running.load(Ordering::Relaxed)
+    }
+
+    /// Waits until someone asks for a sync now (the sync loop waits on this).
+    pub async fn sync_requested(&self) {
+        self.now.notified().await;
+    }
+
     pub fn add(&self, ids: &[caiji_shared::sheet::SheetId]) {
         self.pending.lock().unwrap_or_else(|p| p.into_inner()).extend(ids.iter().cloned());
         self.notify.notify_one();
@@ -145,7 +164,13 @@ fn jittered(d: Duration) -> Duration {
 }
 
 /// The background sync loop.
-pub async fn sync_loop(store: Arc<Mutex<Store>>, changes: Arc<Changes>, mut stop: watch::Receiver<bool>) {
+pub async fn sync_loop(store: Arc<Mutex<Store>>, changes: Arc<Changes>, stop: watch::Receiver<bool>) {
+    changes.running.store(true, Ordering::Relaxed);
+    run_sync_loop(store, &changes, stop).await;
+    changes.running.store(false, Ordering::Relaxed);
+}
+
+async fn run_sync_loop(store: Arc<Mutex<Store>>, changes: &Changes, mut stop: watch::Receiver<bool>) {
     let client = match client_for(&store.lock().unwrap_or_else(|p| p.into_inner())) {
         Ok(c) => c,
         Err(e) => {
@@ -172,6 +197,8 @@ pub async fn sync_loop(store: Arc<Mutex<Store>>, changes: Arc<Changes>, mut stop
                 push_only = true;
             }
             _ = news.notified(), if waiting.is_none() => {}
+            // Asked from the web: at once, even while waiting to retry.
+            _ = changes.sync_requested() => {}
             _ = tokio::time::sleep_until(waiting.unwrap_or_else(tokio::time::Instant::now)), if waiting.is_some() => {}
         }
         let pending = changes.take();

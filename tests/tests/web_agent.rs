@@ -250,6 +250,30 @@ fn a_collector_fixes_a_returned_cell_and_the_head_submits_it() {
     b.goto(&web.at("/sync"));
     b.wait_text("#sync-state", "在线");
     b.screenshot("agent-sync");
+
+    // 立即同步 makes the background loop sync at once: the last sync's time (to the second)
+    // moves on. First wait until no sync is under way (the time stays put for two seconds),
+    // so that a new time after the click is the click's doing.
+    let mut seen = b.text("#last-sync");
+    let started = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_secs(2));
+        b.goto(&web.at("/sync"));
+        let now = b.text("#last-sync");
+        if now == seen {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the agent never stopped syncing");
+        seen = now;
+    }
+    b.click("#sync-now button");
+    b.wait_text(".flash.ok", "立即同步已开始");
+    let started = Instant::now();
+    while b.text("#last-sync") == seen {
+        assert!(started.elapsed() < Duration::from_secs(10), "立即同步 did not sync: still {seen}");
+        std::thread::sleep(Duration::from_millis(300));
+        b.goto(&web.at("/sync"));
+    }
     web.stop();
     let shown = hub.ok(&["review", "show", "A6-1-1", "--department", "jsjx"]);
     assert!(shown.contains("198512 → 198511"), "{shown}");

@@ -6,17 +6,39 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use caiji_shared::sheet::SheetId;
 use caiji_shared::workflow::{Record, RecordKind};
 use maud::html;
+use serde::Deserialize;
 
-use super::{Session, WebState, frame, with_store};
+use super::{SITE, Session, WebState, frame, with_store};
 use crate::cmd::local_time;
-use crate::webkit::{self, WebError};
+use crate::webkit::{self, CsrfForm, WebError};
 
 pub fn routes() -> Router<Arc<WebState>> {
-    Router::new().route("/sync", get(sync_page))
+    Router::new().route("/sync", get(sync_page)).route("/sync/now", post(sync_now))
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+/// 立即同步: wakes the background sync loop and comes back to the page with a notice.
+async fn sync_now(
+    State(state): State<Arc<WebState>>,
+    session: Session,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, WebError> {
+    let enrolled = with_store(&state, |s| Ok(s.hub()?.is_some())).await?;
+    let flash = if !enrolled {
+        webkit::failed("本采集端尚未注册到中心端，无法同步；请先在命令行运行 caiji-agent enroll 注册")
+    } else if state.sync.as_ref().is_some_and(|c| c.sync_now()) {
+        tracing::info!(user = %session.user, "网页请求立即同步");
+        webkit::ok("立即同步已开始，稍后刷新本页查看结果")
+    } else {
+        webkit::failed("后台同步没有在运行（可能已被中心端停用），请查看下方的错误，或在命令行运行 caiji-agent sync")
+    };
+    Ok(SITE.redirect_with("/sync", flash))
 }
 
 /// What a waiting record is, in words.
@@ -67,7 +89,12 @@ async fn sync_page(State(state): State<Arc<WebState>>, session: Session) -> Resu
                         dt { "等待发送的报表" } dd { (waiting.len()) " 张" }
                         dt { "等待发送的流程记录" } dd { (records.len()) " 条" }
                     }
-                    p.hint { "运行 caiji-agent serve 时，本机的修改会在几秒内自动发送；连不上时会自动重试。" }
+                    form.inline #sync-now method="post" action="/sync/now" {
+                        (webkit::csrf_field(&session.csrf))
+                        button.primary type="submit" { "立即同步" }
+                    }
+                    p.hint { "运行 caiji-agent serve 时，本机的修改会在几秒内自动发送；连不上时会自动重试。
+                        点“立即同步”可马上与中心端同步一次。" }
                 }
             }
             h2 { "各报表" }
