@@ -65,9 +65,23 @@ impl FromRequestParts<Arc<WebState>> for Session {
                 let to = format!("/login?next={}", urlencode(next));
                 Err(webkit::redirect(&to))
             }
+            // A form posted after the session ended (idle too long, or the agent restarted):
+            // back to the sign-in page with a notice, not a JSON error in the browser window.
+            None if is_form(&parts.headers) => {
+                Err(SITE.redirect_with("/login", webkit::failed("登录已过期，请重新登录后再操作（刚才的操作未执行）")))
+            }
             None => Err(webkit::json_error(StatusCode::UNAUTHORIZED, "登录已过期，请刷新页面重新登录")),
         }
     }
+}
+
+/// Whether the request is an HTML form's post (urlencoded or a file upload).
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded") || v.starts_with("multipart/form-data"))
+        && !wants_json(headers)
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {

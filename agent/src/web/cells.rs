@@ -58,6 +58,19 @@ fn json_err(e: WebError) -> Response {
     webkit::json_error(e.status, e.message)
 }
 
+/// The script's JSON body; a malformed one is refused with a message naming the table (CSRF
+/// and session refusals pass through unchanged).
+fn body_of<T>(table: &str, body: Result<CsrfJson<T>, Response>) -> Result<T, Box<Response>> {
+    match body {
+        Ok(CsrfJson(v)) => Ok(v),
+        Err(r) if r.status() == StatusCode::BAD_REQUEST => Err(Box::new(webkit::json_error(
+            StatusCode::BAD_REQUEST,
+            format!("{table}：提交的数据格式不对，未保存；请刷新页面后重试"),
+        ))),
+        Err(r) => Err(Box::new(r)),
+    }
+}
+
 pub fn message(i: &Issue) -> Message {
     let severity = if i.severity == Severity::Error { "error" } else { "warning" };
     Message { severity, message: i.message.clone() }
@@ -67,13 +80,10 @@ fn field<'t>(t: &'t Table, id: &str) -> Result<&'t Field, WebError> {
     t.field(id).ok_or_else(|| WebError::bad_request(format!("{} 没有字段「{id}」，请刷新页面后重试", t.title())))
 }
 
-fn too_long(t: &Table, f: &Field, text: &str) -> Result<(), WebError> {
+/// Refuses text longer than a cell takes; `place` names the cell, e.g. "A6-1-1 第3行「姓名」".
+fn too_long(place: &str, text: &str) -> Result<(), WebError> {
     if text.chars().count() > MAX_TEXT {
-        return Err(WebError::bad_request(format!(
-            "{}「{}」：内容太长（超过 {MAX_TEXT} 个字），未保存",
-            t.id,
-            f.label_text()
-        )));
+        return Err(WebError::bad_request(format!("{place}：内容太长（超过 {MAX_TEXT} 个字），未保存")));
     }
     Ok(())
 }
@@ -83,12 +93,16 @@ pub async fn check(
     State(state): State<Arc<WebState>>,
     _session: Session,
     Path(id): Path<String>,
-    CsrfJson(body): CsrfJson<CheckBody>,
+    body: Result<CsrfJson<CheckBody>, Response>,
 ) -> Response {
+    let body = match body_of(&id, body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
     let r = with_store(&state, move |s| {
         let t = s.table(&id)?.clone();
         let f = field(&t, &body.field)?;
-        too_long(&t, f, &body.text)?;
+        too_long(&format!("{}「{}」", t.id, f.label_text()), &body.text)?;
         let period = s.info().year.period(t.period);
         let c = check_cell(s.edition(), f, period, &body.text);
         let value = c.value.as_ref().map(Value::to_string).unwrap_or_default();
@@ -116,8 +130,12 @@ pub async fn save(
     State(state): State<Arc<WebState>>,
     session: Session,
     Path(id): Path<String>,
-    CsrfJson(body): CsrfJson<SaveBody>,
+    body: Result<CsrfJson<SaveBody>, Response>,
 ) -> Response {
+    let body = match body_of(&id, body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
     let r = with_store(&state, move |s| save_cell(s, &session.user, &id, &body)).await;
     match r {
         Ok(reply) => axum::Json(reply).into_response(),
@@ -128,13 +146,13 @@ pub async fn save(
 fn save_cell(s: &mut Store, user: &str, table: &str, body: &SaveBody) -> Result<CellReply, WebError> {
     let t = s.table(table)?.clone();
     let f = field(&t, &body.field)?.clone();
-    too_long(&t, &f, &body.text)?;
     editable(s, &t)?;
     let live = s.sheet(&t.id)?.live_rows();
     let Some(n) = live.iter().position(|r| r.id.as_str() == body.row) else {
         return Err(WebError::not_found(format!("{} 中没有这一行（可能已被删除），请刷新页面", t.title())));
     };
     let place = format!("{} 第{}行「{}」", t.id, n + 1, f.label_text());
+    too_long(&place, &body.text)?;
     let period = s.info().year.period(t.period);
     let c = check_cell(s.edition(), &f, period, &body.text);
     let value = match (c.value.clone(), c.has_errors()) {
@@ -210,8 +228,12 @@ pub async fn delete_row(
     State(state): State<Arc<WebState>>,
     session: Session,
     Path(id): Path<String>,
-    CsrfJson(body): CsrfJson<DeleteBody>,
+    body: Result<CsrfJson<DeleteBody>, Response>,
 ) -> Response {
+    let body = match body_of(&id, body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
     let r = with_store(&state, move |s| {
         let t = s.table(&id)?.clone();
         editable(s, &t)?;
