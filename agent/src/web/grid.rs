@@ -4,7 +4,9 @@
 //! talks to the JSON endpoints in [`super::cells`].
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use automerge::ChangeHash;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -13,7 +15,7 @@ use axum::routing::{get, post};
 use caiji_shared::Value;
 use caiji_shared::catalog::{Field, Table};
 use caiji_shared::sheet::Row;
-use caiji_shared::validate::Finding;
+use caiji_shared::validate::{Finding, RowData, check_sheet};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -75,28 +77,75 @@ struct View {
     page: usize,
     pages: usize,
     /// (row id, field id or "") → findings.
-    findings: HashMap<(String, String), Vec<Finding>>,
+    findings: Arc<Findings>,
     pending: HashSet<(String, String)>,
     comments: Vec<SheetComment>,
 }
 
-fn view(s: &mut Store, id: &str, q: &GridQuery) -> Result<View, WebError> {
-    let table = s.table(id)?.clone();
-    let state = s.sheet_state(&table.id)?;
-    let (_, found) = crate::cmd::sheet_findings(s, &table.id)?;
-    let comments = comments(s, &table.id)?;
-    let all = s.sheet(&table.id)?.rows();
-    let mut findings: HashMap<(String, String), Vec<Finding>> = HashMap::new();
+/// A sheet's findings by (row id, field id or "").
+pub type Findings = HashMap<(String, String), Vec<Finding>>;
+
+/// A sheet's rows and findings as of its heads. Reading and checking 10,000 rows is most of a
+/// grid page's time, so paging and searching reuse them until the sheet changes (any edit,
+/// here or by sync, moves its heads).
+pub struct Checked {
+    sheet: String,
+    heads: Vec<ChangeHash>,
+    rows: Arc<Vec<Row>>,
+    findings: Arc<Findings>,
+}
+
+/// The rows (deleted ones included, in order) and findings of `table`'s sheet, from `cache`
+/// when the sheet has not changed since.
+fn checked(
+    s: &mut Store,
+    cache: &Mutex<Option<Checked>>,
+    table: &Table,
+) -> Result<(Arc<Vec<Row>>, Arc<Findings>), WebError> {
+    let sheet = s.sheet_id(&table.id).to_string();
+    let heads = s.sheet(&table.id)?.heads();
+    if let Some(c) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+        && c.sheet == sheet
+        && c.heads == heads
+    {
+        return Ok((c.rows.clone(), c.findings.clone()));
+    }
+    let rows = s.sheet(&table.id)?.rows();
+    // Checked as `validate` does: the live rows, numbered from 1.
+    let found = {
+        let period = s.info().year.period(table.period);
+        let dept = s.info().department_name.clone();
+        let live: Vec<RowData> = rows
+            .iter()
+            .filter(|r| !r.deleted)
+            .enumerate()
+            .map(|(i, r)| RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells })
+            .collect();
+        check_sheet(s.edition(), table, period, Some(&dept), &live)
+    };
+    let mut findings = Findings::new();
     for f in found {
         let key = (f.row_id.clone().unwrap_or_default(), f.field.clone().unwrap_or_default());
         findings.entry(key).or_default().push(f);
     }
+    let (rows, findings) = (Arc::new(rows), Arc::new(findings));
+    *cache.lock().unwrap_or_else(|p| p.into_inner()) =
+        Some(Checked { sheet, heads, rows: rows.clone(), findings: findings.clone() });
+    Ok((rows, findings))
+}
+
+fn view(s: &mut Store, cache: &Mutex<Option<Checked>>, id: &str, q: &GridQuery) -> Result<View, WebError> {
+    let table = s.table(id)?.clone();
+    let state = s.sheet_state(&table.id)?;
+    let comments = comments(s, &table.id)?;
+    let (all, findings) = checked(s, cache, &table)?;
+    let with_findings: HashSet<&str> = findings.keys().map(|(row, _)| row.as_str()).collect();
     let open: HashSet<&str> = comments.iter().filter(|c| !c.resolved).filter_map(|c| c.row.as_deref()).collect();
     let only = q.only.as_deref().unwrap_or("");
     let search = q.q.as_deref().unwrap_or("");
     let mut n = 0;
     let mut matched = Vec::new();
-    for r in all {
+    for r in all.iter() {
         let number = if r.deleted {
             None
         } else {
@@ -105,11 +154,11 @@ fn view(s: &mut Store, id: &str, q: &GridQuery) -> Result<View, WebError> {
         };
         let keep = match only {
             "deleted" => r.deleted,
-            "errors" => !r.deleted && findings.keys().any(|(row, _)| *row == r.id.0),
+            "errors" => !r.deleted && with_findings.contains(r.id.as_str()),
             "comments" => !r.deleted && open.contains(r.id.as_str()),
             _ => !r.deleted,
         };
-        if keep && row_matches(&r, number, search) {
+        if keep && row_matches(r, number, search) {
             matched.push((number, r));
         }
     }
@@ -121,7 +170,8 @@ fn view(s: &mut Store, id: &str, q: &GridQuery) -> Result<View, WebError> {
         _ => page_number(q.page.as_deref(), matched.len()),
     };
     let total = matched.len();
-    let rows: Vec<(Option<usize>, Row)> = matched.into_iter().skip((page - 1) * PAGE).take(PAGE).collect();
+    let rows: Vec<(Option<usize>, Row)> =
+        matched.into_iter().skip((page - 1) * PAGE).take(PAGE).map(|(n, r)| (n, r.clone())).collect();
     let pending = pending_cells(s, &table.id)?;
     Ok(View {
         editable: state.editable(),
@@ -145,8 +195,9 @@ async fn grid_page(
     Path(id): Path<String>,
     Query(q): Query<GridQuery>,
 ) -> Result<Response, WebError> {
+    let st = state.clone();
     with_store(&state, move |s| {
-        let v = view(s, &id, &q)?;
+        let v = view(s, &st.grid, &id, &q)?;
         let review = review::panel(s, &session, &v.table)?;
         let mut f: Frame = frame(s, &session, "/", session.flash.clone());
         f.scripts = &["grid.js"];

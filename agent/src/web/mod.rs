@@ -45,6 +45,8 @@ pub struct WebState {
     sessions: Mutex<HashMap<String, (Session, Instant)>>,
     /// The background sync loop, to wake for 同步状态's "sync now" (none when it is not running).
     sync: Option<Arc<Changes>>,
+    /// The last grid's rows and findings, reused while its sheet is unchanged.
+    grid: Mutex<Option<grid::Checked>>,
 }
 
 /// The agent's own static files (besides the kit's).
@@ -58,7 +60,7 @@ pub fn router(store: Arc<Mutex<Store>>) -> Router {
 
 /// The screens on `store`; `sync` is the running sync loop's handle, which "sync now" wakes.
 pub fn router_with_sync(store: Arc<Mutex<Store>>, sync: Option<Arc<Changes>>) -> Router {
-    let state = Arc::new(WebState { store, sessions: Mutex::new(HashMap::new()), sync });
+    let state = Arc::new(WebState { store, sessions: Mutex::new(HashMap::new()), sync, grid: Mutex::new(None) });
     Router::new()
         .route("/", get(tables::home))
         .route("/static/{name}", get(asset))
@@ -67,7 +69,7 @@ pub fn router_with_sync(store: Arc<Mutex<Store>>, sync: Option<Arc<Changes>>) ->
         .merge(import::routes())
         .merge(review::routes())
         .merge(sync::routes())
-        .layer(axum::middleware::from_fn(webkit::guard))
+        .layer(axum::middleware::from_fn_with_state(SITE, webkit::guard))
         .with_state(state)
 }
 

@@ -42,7 +42,8 @@ pub fn panel(s: &mut Store, session: &Session, t: &Table) -> Result<Markup, WebE
     let state = s.sheet_state(&t.id)?;
     let all = comments(s, &t.id)?;
     let reasons = reasons(s, &t.id)?;
-    let rows = s.sheet(&t.id)?.rows();
+    // Rows are numbered only for the comments' places: not read at all when there are none.
+    let rows = if all.is_empty() { Vec::new() } else { s.sheet(&t.id)?.rows() };
     let live: Vec<&str> = rows.iter().filter(|r| !r.deleted).map(|r| r.id.as_str()).collect();
     let place = |row: &Option<String>, field: &Option<String>| -> String {
         let r = row.as_deref().map(|id| match live.iter().position(|x| *x == id) {

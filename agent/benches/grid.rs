@@ -1,0 +1,240 @@
+//! `cargo bench -p caiji-agent --bench grid`: the web grid on a table of 10,000 rows × every
+//! field of A6-1-1 (valid values, generated deterministically). The agent's web router runs
+//! in-process (no sockets: each request goes through `tower::ServiceExt::oneshot`, with the
+//! router's middleware, extractors and store lock as in `caiji-agent serve`); one person signs
+//! in, then each request is timed over repeated runs. Prints one JSON line with the median and
+//! p95 of each, in milliseconds, and the grid page's size:
+//! `{"bench":"grid_10k","rows":10000,"first_page_ms":{"median":…,"p95":…},…,"page_bytes":…}`.
+#![allow(clippy::print_stdout, reason = "a benchmark prints its figures")]
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use caiji_agent::store::{AgentInfo, Store, StoreError};
+use caiji_shared::catalog::{DepartmentKind, FieldType};
+use caiji_shared::sheet::{Edit, RowId};
+use caiji_shared::validate::check_cell;
+use caiji_shared::workflow::Role;
+use caiji_shared::{AcademicYear, Value};
+use tower::ServiceExt;
+
+const ROWS: usize = 10_000;
+const TABLE: &str = "A6-1-1";
+const PW: &str = "password-2025";
+/// Timed runs of each request (after one untimed warm-up).
+const RUNS: usize = 30;
+
+/// A valid value of each A6-1-1 field that varies by row ("" leaves the cell empty).
+fn value(field: &str, ty: FieldType, row: usize) -> String {
+    match field {
+        "dept" => "计算机系".into(),
+        "emp_no" => format!("T{row:06}"),
+        "name" => format!("教师{row}"),
+        "ethnicity" => ["汉族", "回族", "满族", "蒙古族"][row % 4].into(),
+        "post" => ["", "系主任", "教研室主任"][row % 3].into(),
+        "title" => ["教授", "副教授", "讲师", "助教"][row % 4].into(),
+        "education" => ["博士研究生", "硕士研究生", "大学本科"][row % 3].into(),
+        "degree" => ["博士", "硕士", "学士"][row % 3].into(),
+        "gender" => ["男", "女"][row % 2].into(),
+        "birth" => format!("{}{:02}", 1960 + row % 40, row % 12 + 1),
+        "prof_level" => ["正高级", "副高级", "中级", "初级"][row % 4].into(),
+        "prof_name" => ["教授", "副教授", "讲师", "助教"][row % 4].into(),
+        "prof_issuer" => "山东省教育厅".into(),
+        "prof_date" => format!("{}{:02}", 2000 + row % 25, row % 12 + 1),
+        "field" => "计算机科学与技术".into(),
+        "specialty" => ["软件工程", "网络安全", "人工智能"][row % 3].into(),
+        "has_teacher_cert" => ["是", "否"][row % 2].into(),
+        "industry_years" => (row % 30).to_string(),
+        "industry_days" => (row % 200).to_string(),
+        "qual_level" => "三级（高级工）".into(),
+        "qual_name" => "计算机程序设计员".into(),
+        "qual_issuer" => "山东省人力资源和社会保障厅".into(),
+        "teacher_cert_issuer" => "山东省教育厅".into(),
+        "is_major_teacher" => "是".into(),
+        _ => match ty {
+            FieldType::YesNo => ["是", "否"][row % 2].into(),
+            FieldType::YearMonth => format!("{}{:02}", 2005 + row % 20, row % 12 + 1),
+            _ => String::new(),
+        },
+    }
+}
+
+/// Median and 95th percentile of `samples` (milliseconds).
+fn stats(mut samples: Vec<f64>) -> String {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    format!("{{\"median\":{:.2},\"p95\":{:.2}}}", at(0.5), at(0.95))
+}
+
+struct Client {
+    app: Router,
+    cookie: String,
+    csrf: String,
+}
+
+impl Client {
+    async fn send(&self, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let resp = self.app.clone().oneshot(req).await.expect("response");
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+        (status, body.to_vec())
+    }
+
+    fn get(&self, path: &str) -> Request<Body> {
+        Request::get(path).header(header::COOKIE, &self.cookie).body(Body::empty()).expect("request")
+    }
+
+    fn post(&self, path: &str, json: &serde_json::Value) -> Request<Body> {
+        Request::post(path)
+            .header(header::COOKIE, &self.cookie)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-csrf-token", &self.csrf)
+            .body(Body::from(json.to_string()))
+            .expect("request")
+    }
+
+    /// Times `make()`'s request `RUNS` times (after a warm-up); each must answer 200.
+    async fn time(&self, what: &str, mut make: impl FnMut(usize) -> Request<Body>) -> (Vec<f64>, usize) {
+        let (status, body) = self.send(make(0)).await;
+        assert_eq!(status, StatusCode::OK, "{what}: {}", String::from_utf8_lossy(&body));
+        let mut samples = Vec::with_capacity(RUNS);
+        for i in 1..=RUNS {
+            let req = make(i);
+            let t = Instant::now();
+            let (status, body) = self.send(req).await;
+            samples.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(status, StatusCode::OK, "{what}: {}", String::from_utf8_lossy(&body));
+        }
+        (samples, body.len())
+    }
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let info = AgentInfo {
+        department: "jsjx".into(),
+        department_name: "计算机系".into(),
+        department_kind: DepartmentKind::Teaching,
+        year: AcademicYear(2025),
+        edition: "2016".into(),
+        collector: "基准测试".into(),
+    };
+    let mut store = Store::init(tmp.path(), &info).expect("init");
+    store.add_user("张三", Role::Collector, PW).expect("user");
+
+    // 10,000 rows of valid values, stored as an import stores them (batches of 1,000).
+    let t0 = Instant::now();
+    let table = store.table(TABLE).expect("A6-1-1").clone();
+    let period = info.year.period(table.period);
+    let rows: Vec<(RowId, Vec<(String, Value)>)> = (0..ROWS)
+        .map(|r| {
+            let cells = table
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    let c = check_cell(store.edition(), f, period, &value(&f.id, f.ty, r));
+                    assert!(!c.has_errors(), "row {r} field {}: {:?}", f.id, c.issues);
+                    c.value.map(|v| (f.id.clone(), v))
+                })
+                .collect();
+            (RowId::v7(1_760_000_000_000 + r as u64, [(r % 251) as u8; 10]), cells)
+        })
+        .collect();
+    store
+        .write("张三", |w| {
+            w.sheet(TABLE)?
+                .add_rows(Edit { user: "张三", time: 1_760_000_000 }, &rows, 1000, None)
+                .map_err(StoreError::sheet(TABLE))?;
+            Ok(())
+        })
+        .expect("write rows");
+    let build_s = t0.elapsed().as_secs_f64();
+    let errors = {
+        let (_, findings) = caiji_agent::cmd::sheet_findings(&mut store, TABLE).expect("findings");
+        findings.iter().filter(|f| f.is_error()).count()
+    };
+    if std::env::var("CAIJI_BENCH_STAGES").is_ok() {
+        stages(&mut store);
+    }
+    let middle_row = rows[ROWS / 2].0.as_str().to_string();
+    let store = Arc::new(Mutex::new(store));
+    let app = caiji_agent::web::router(store);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    runtime.block_on(async move {
+        // Sign in and read the page's CSRF token, as a browser would.
+        let login = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(serde_urlencoded::to_string([("name", "张三"), ("password", PW)]).expect("form")))
+            .expect("request");
+        let resp = app.clone().oneshot(login).await.expect("login");
+        let name = format!("{}=", caiji_agent::web::SITE.session_cookie_name());
+        let cookie = resp
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&name))
+            .and_then(|v| v.split(';').next())
+            .expect("signed in")
+            .to_string();
+        let mut client = Client { app, cookie, csrf: String::new() };
+        let (_, home) = client.send(client.get("/")).await;
+        let home = String::from_utf8(home).expect("utf-8");
+        let at = home.find("name=\"csrf-token\" content=\"").expect("csrf meta") + "name=\"csrf-token\" content=\"".len();
+        client.csrf = home[at..at + 32].to_string();
+
+        let (first, page_bytes) = client.time("first page", |_| client.get("/tables/A6-1-1")).await;
+        let (middle, middle_bytes) = client.time("page 50", |_| client.get("/tables/A6-1-1?page=50")).await;
+        // "教师4001" … matches that one row among 10,000 (every row is searched).
+        let (search, _) = client.time("search", |i| client.get(&format!("/tables/A6-1-1?q=%E6%95%99%E5%B8%88{}", 4000 + i))).await;
+        // A save that changes the cell each time (alternating two valid values).
+        let (save, _) = client
+            .time("save", |i| {
+                let text = if i % 2 == 0 { "198001" } else { "198002" };
+                client.post("/tables/A6-1-1/cell", &serde_json::json!({ "row": middle_row, "field": "birth", "text": text }))
+            })
+            .await;
+        let (check, _) = client
+            .time("check", |i| {
+                client.post("/tables/A6-1-1/check", &serde_json::json!({ "field": "birth", "text": format!("1985{:02}", i % 12 + 1) }))
+            })
+            .await;
+        println!(
+            "{{\"bench\":\"grid_10k\",\"rows\":{ROWS},\"fields\":{},\"runs\":{RUNS},\"first_page_ms\":{},\"page_50_ms\":{},\"search_ms\":{},\"save_cell_ms\":{},\"check_ms\":{},\"page_bytes\":{page_bytes},\"page_50_bytes\":{middle_bytes},\"build_s\":{build_s:.1},\"errors\":{errors}}}",
+            table.fields.len(),
+            stats(first),
+            stats(middle),
+            stats(search),
+            stats(save),
+            stats(check),
+        );
+    });
+}
+
+/// Times what a grid request does to the store (set CAIJI_BENCH_STAGES=1), to see where time goes.
+fn stages(store: &mut Store) {
+    let sheet = store.sheet(TABLE).expect("sheet");
+    let t = Instant::now();
+    let rows = sheet.rows();
+    eprintln!("rows(): {:.1} ms ({} rows)", t.elapsed().as_secs_f64() * 1000.0, rows.len());
+    let t = Instant::now();
+    let n = sheet.live_count();
+    eprintln!("live_count(): {:.1} ms ({n})", t.elapsed().as_secs_f64() * 1000.0);
+    let t = Instant::now();
+    let one = sheet.row(&rows[ROWS / 2].id);
+    eprintln!("row(id): {:.3} ms ({})", t.elapsed().as_secs_f64() * 1000.0, one.is_some());
+    let t = Instant::now();
+    let (_, findings) = caiji_agent::cmd::sheet_findings(store, TABLE).expect("findings");
+    eprintln!("sheet_findings: {:.1} ms ({} findings)", t.elapsed().as_secs_f64() * 1000.0, findings.len());
+    for f in findings.iter().take(2) {
+        eprintln!("  e.g. {f}");
+    }
+
+    let t = Instant::now();
+    let state = store.sheet_state(TABLE).expect("state");
+    eprintln!("sheet_state: {:.3} ms ({state:?})", t.elapsed().as_secs_f64() * 1000.0);
+}
