@@ -105,7 +105,14 @@ fn office_reviews_the_diff_accepts_merges_and_exports() {
     b.screenshot("hub-review");
     // A comment picked by row and field joins the return's comment lines (行:字段:内容), or is
     // posted on its own.
+    // A click on a cell picks its row and field and offers who changed it.
+    b.click("#data tr[data-row='T002'] td[data-field='birth']");
+    assert_eq!(b.value("#comment-row"), "T002");
+    assert_eq!(b.value("#comment-field"), "birth");
+    assert!(b.exists("#data td.picked[data-field='birth']"));
+    assert!(b.text("#picked-who").contains("谁改了第2行 T002「出生日期」"), "{}", b.text("#picked-who"));
     b.select("#comment-row", "T001");
+    b.select("#comment-field", "");
     b.fill("#comment-text", "请核对");
     b.click("#comment-add");
     assert_eq!(b.value("#return-comments"), "T001::请核对");
@@ -114,6 +121,14 @@ fn office_reviews_the_diff_accepts_merges_and_exports() {
     b.wait_text("p.flash.ok", "已发表批注");
     b.wait_text("#history", "T001");
     assert!(b.text("#history").contains("工号已核对"), "{}", b.text("#history"));
+    // The submitted data searches on the server; the search box keeps what was typed.
+    b.fill("#data-search input[name=q]", "王五");
+    b.click("#data-search button");
+    b.wait_text("#submitted .pager", "符合条件 1 行，共 2 行");
+    assert_eq!(b.count("#data tbody tr"), 1);
+    assert_eq!(b.value("#data-search input[name=q]"), "王五");
+    b.click("#data-search a");
+    b.wait_text("#submitted .pager", "符合条件 2 行");
     // A return without a reason is refused by the rules, and the page says so.
     always_confirm(&b);
     let token = b.execute("return document.querySelector('meta[name=csrf-token]').content");

@@ -7,6 +7,7 @@
 //! inline scripts and styles, so a page never carries either.
 
 pub mod assets;
+pub mod paging;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use caiji_agent::webkit::paging::{self, Paging, Search};
 use caiji_agent::webkit::{self, CsrfForm, WebError};
+use caiji_shared::sheet::Row;
 use caiji_shared::validate::Finding;
 use caiji_shared::workflow::{Action, State as St};
 use maud::{Markup, html};
@@ -193,10 +195,17 @@ async fn overview(State(state): State<Arc<AppState>>, session: Session) -> Resul
     .await
 }
 
+#[derive(Deserialize, Default)]
+struct TableQuery {
+    page: Option<String>,
+    q: Option<String>,
+}
+
 async fn table_page(
     State(state): State<Arc<AppState>>,
     session: Session,
     WebPath(table): WebPath<String>,
+    Query(q): Query<TableQuery>,
 ) -> Result<Response, WebError> {
     let st = state.clone();
     with_store(&state, move |s| {
@@ -211,12 +220,27 @@ async fn table_page(
         let row_flagged = |id: &str| flagged.keys().any(|(r, _)| *r == id);
         let names: BTreeMap<String, String> = s.departments()?.into_iter().map(|d| (d.code, d.name)).collect();
         let office = session.user.role != OfficeRole::DeptViewer;
+        let dept_name = |d: &str| names.get(d).cloned().unwrap_or_else(|| d.to_string());
+        // Numbered school-wide; the search also matches the department's name.
+        let search = Search::new(q.q.as_deref());
+        let shown: Vec<(usize, &String, &Row)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (d, r))| (i + 1, d, r))
+            .filter(|(n, d, r)| search.matches(r, Some(*n), &dept_name(d)))
+            .collect();
+        let paging = Paging::asked(q.page.as_deref(), shown.len());
+        let base = format!("/merged/{}", t.id);
         let body = html! {
             div.toolbar {
                 h1 { "全校汇总：" (t.title()) }
                 span.muted { "全校 " (rows.len()) " 行" }
                 span.spacer {}
-                input type="search" placeholder="筛选行…" data-filter="#merged" aria-label="筛选行";
+                form.inline.no-print #merged-search method="get" action=(base) {
+                    input type="search" name="q" value=[q.q.as_deref()] placeholder="搜索行号、部门或内容…" aria-label="搜索全校表";
+                    button type="submit" { "搜索" }
+                    @if !search.is_empty() { a href=(base) { "清除" } }
+                }
                 a href="/merged" { "返回全校汇总" }
                 button type="button" data-print { "打印" }
             }
@@ -224,23 +248,28 @@ async fn table_page(
             div.scroll {
                 table.list #merged {
                     thead { tr { th { "序号" } th { "部门" } @for f in &t.fields { th { (f.label_text()) } } } }
-                    tbody { @for (i, (d, r)) in rows.iter().enumerate() {
-                        tr class=[row_flagged(r.id.as_str()).then_some("flagged")] {
-                            td { (i + 1) } td { (names.get(d).unwrap_or(d)) }
-                            @for f in &t.fields {
-                                @let v = r.cells.get(&f.id).map(|v| v.to_string()).unwrap_or_default();
-                                // The office follows a number to who changed it; heads only read.
-                                @let cell = if office {
-                                    html! { a.who href=(super::who::href(&t.id, d, &r.id.0, &f.id)) title="谁改了这个数" { (v) } }
-                                } else { html! { (v) } };
-                                @if let Some(m) = flagged.get(&(r.id.as_str(), f.id.as_str())) {
-                                    td.changed.errors title=(m) { (cell) }
-                                } @else { td { (cell) } }
+                    tbody {
+                        @for (n, d, r) in paging.slice(&shown) {
+                            tr class=[row_flagged(r.id.as_str()).then_some("flagged")] {
+                                td { (n) } td { (dept_name(d)) }
+                                @for f in &t.fields {
+                                    @let v = r.cells.get(&f.id).map(|v| v.to_string()).unwrap_or_default();
+                                    // The office follows a number to who changed it; heads only read.
+                                    @let cell = if office {
+                                        html! { a.who href=(super::who::href(&t.id, d, &r.id.0, &f.id)) title="谁改了这个数" { (v) } }
+                                    } else { html! { (v) } };
+                                    @if let Some(m) = flagged.get(&(r.id.as_str(), f.id.as_str())) {
+                                        td.changed.errors title=(m) { (cell) }
+                                    } @else { td { (cell) } }
+                                }
                             }
                         }
-                    } }
+                        @if shown.is_empty() { tr { td colspan=(t.fields.len() + 2) { "没有符合条件的行。" } } }
+                    }
                 }
             }
+            (paging::pager(paging, |n| paging::link(&base, &[("page", n.to_string()), ("q", q.q.clone().unwrap_or_default())]),
+                html! { "符合条件 " (shown.len()) " 行，全校共 " (rows.len()) " 行" }))
         };
         let f = frame(&st, s, &session, "/merged", &[]);
         Ok(webkit::page(&f, &format!("全校汇总 {}", t.id), body))

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
+use caiji_agent::webkit::paging::{self, Paging, Search};
 use caiji_agent::webkit::{self, CsrfForm, WebError};
 use caiji_shared::Table;
 use caiji_shared::sheet::{Row, SheetDiff, SheetId};
@@ -79,7 +80,29 @@ fn diff_table(id: &str, table: &Table, d: &SheetDiff, names: &BTreeMap<String, S
     }
 }
 
-fn render(store: &mut HubStore, session: &Session, id: &SheetId, sub: &Submission) -> Result<Markup, WebError> {
+/// The classes of a submitted cell: a finding on it, an open comment on it.
+fn classes(flagged: bool, noted: bool) -> Option<&'static str> {
+    match (flagged, noted) {
+        (true, true) => Some("changed errors c-comment"),
+        (true, false) => Some("changed errors"),
+        (false, true) => Some("c-comment"),
+        (false, false) => None,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ReviewQuery {
+    page: Option<String>,
+    q: Option<String>,
+}
+
+fn render(
+    store: &mut HubStore,
+    session: &Session,
+    id: &SheetId,
+    sub: &Submission,
+    q: &ReviewQuery,
+) -> Result<Markup, WebError> {
     let table = store.table(&id.table)?.clone();
     let current = store.sheet(id)?.rows();
     // Row names for diffs and comments: the natural key, else the row's number.
@@ -113,6 +136,31 @@ fn render(store: &mut HubStore, session: &Session, id: &SheetId, sub: &Submissio
     let errors = sub.findings.iter().filter(|f| f.is_error()).count();
     let base = format!("/review/{}/{}", id.table, id.department);
     let csrf = &session.csrf;
+    // The submitted rows, numbered as submitted, that match the search; one page of them shows.
+    let search = Search::new(q.q.as_deref());
+    let shown: Vec<(usize, &Row)> =
+        sub.rows.iter().enumerate().map(|(i, r)| (i + 1, r)).filter(|(n, r)| search.matches(r, Some(*n), "")).collect();
+    let paging = Paging::asked(q.page.as_deref(), shown.len());
+    // How a row is named in the comment form: its natural key, else its id (both are what
+    // `review::parse_comment` takes), shown as the key or its number.
+    let spec = |r: &Row| {
+        let k = key(&table, r);
+        if k.is_empty() { r.id.0.clone() } else { k }
+    };
+    let row_name = |r: &Row, n: usize| {
+        let k = key(&table, r);
+        if k.is_empty() { format!("第{n}行") } else { format!("第{n}行 {k}") }
+    };
+    // Open comments on cells, shown on the data.
+    let noted: BTreeMap<(&str, &str), &str> = sub
+        .records
+        .iter()
+        .filter(|r| !resolved.contains(r.id.as_str()))
+        .filter_map(|r| match &r.kind {
+            RecordKind::Comment(c) => Some(((c.row.as_deref()?, c.field.as_deref()?), c.text.as_str())),
+            _ => None,
+        })
+        .collect();
     Ok(html! {
         div.toolbar {
             h1 { (table.title()) "（" (department_name(store, &id.department)) "）" }
@@ -152,28 +200,38 @@ fn render(store: &mut HubStore, session: &Session, id: &SheetId, sub: &Submissio
                             (diff_table("since", &table, d, &names))
                         }
                     }
-                    section {
+                    section #submitted {
                         div.toolbar {
                             h2 { "报送的数据（" (sub.rows.len()) " 行）" }
-                            input type="search" placeholder="筛选行…" data-filter="#data" aria-label="筛选行";
-                        }
-                        div.scroll {
-                            table.list #data {
-                                thead { tr { th { "序号" } @for f in &table.fields { th { (f.label_text()) } } } }
-                                tbody { @for (i, r) in sub.rows.iter().enumerate() { tr {
-                                    td { (i + 1) }
-                                    @for f in &table.fields {
-                                        @let v = r.cells.get(&f.id).map(|v| v.to_string()).unwrap_or_default();
-                                        @let who = html! { a.who href=(super::who::href(&id.table, &id.department, &r.id.0, &f.id)) title="谁改了这个数" { (v) } };
-                                        @if let Some(m) = flagged.get(&(i + 1, f.id.as_str())) {
-                                            td.changed.errors title=(m) { (who) }
-                                        } @else {
-                                            td { (who) }
-                                        }
-                                    }
-                                } } }
+                            form.inline.no-print #data-search method="get" action=(base) {
+                                input type="search" name="q" value=[q.q.as_deref()] placeholder="搜索行号或内容…" aria-label="搜索报送的数据";
+                                button type="submit" { "搜索" }
+                                @if !search.is_empty() { a href=(base) { "清除" } }
                             }
                         }
+                        @if can_act { p.hint.no-print { "点击单元格可选定批注的行和字段，并查看谁改了这个数。" } }
+                        div.scroll {
+                            table.list #data data-who=(super::who::href(&id.table, &id.department, "", "")) {
+                                thead { tr { th { "序号" } @for f in &table.fields { th data-field=(f.id) { (f.label_text()) } } } }
+                                tbody {
+                                    @for (n, r) in paging.slice(&shown) { tr data-row=(spec(r)) data-id=(r.id.0) data-name=(row_name(r, *n)) {
+                                        td { (n) }
+                                        @for f in &table.fields {
+                                            @let v = r.cells.get(&f.id).map(|v| v.to_string()).unwrap_or_default();
+                                            @let flag = flagged.get(&(*n, f.id.as_str()));
+                                            @let note = noted.get(&(r.id.0.as_str(), f.id.as_str()));
+                                            @let title = flag.map(|m| m.to_string()).into_iter().chain(note.map(|c| format!("批注：{c}"))).collect::<Vec<_>>();
+                                            td data-field=(f.id)
+                                                class=[classes(flag.is_some(), note.is_some())]
+                                                title=[(!title.is_empty()).then(|| title.join("\n"))] { (v) }
+                                        }
+                                    } }
+                                    @if shown.is_empty() { tr { td colspan=(table.fields.len() + 1) { "没有符合条件的行。" } } }
+                                }
+                            }
+                        }
+                        (paging::pager(paging, |n| paging::link(&base, &[("page", n.to_string()), ("q", q.q.clone().unwrap_or_default())]),
+                            html! { "符合条件 " (shown.len()) " 行，共 " (sub.rows.len()) " 行" }))
                     }
                 }
                 section #history {
@@ -243,13 +301,14 @@ fn render(store: &mut HubStore, session: &Session, id: &SheetId, sub: &Submissio
                             (webkit::csrf_field(csrf))
                             label { "行" select #comment-row name="row" {
                                 option value="" { "整张表" }
-                                @for r in &sub.rows { @let k = key(&table, r); @if !k.is_empty() { option value=(k) { (k) } } }
+                                @for (n, r) in paging.slice(&shown) { option value=(spec(r)) { (row_name(r, *n)) } }
                             } }
                             label { "字段" select #comment-field name="field" {
                                 option value="" { "整行" }
                                 @for f in &table.fields { option value=(f.id) { (f.label_text()) } }
                             } }
                             label { "内容" textarea #comment-text name="text" rows="2" {} }
+                            a #picked-who hidden href="#" { "谁改了这个数" }
                             button type="submit" #comment-send { "发表批注" }
                             @if acts.contains(&Action::Return) { " " button type="button" #comment-add { "加入退回批注" } }
                         }
@@ -264,6 +323,7 @@ async fn page(
     State(state): State<Arc<AppState>>,
     session: Session,
     WebPath((table, department)): WebPath<(String, String)>,
+    Query(q): Query<ReviewQuery>,
 ) -> Result<Response, WebError> {
     office_only(&session)
         .map_err(|_| WebError::forbidden("部门负责人（只读）不能查看审核页面，只能查看全校汇总数据"))?;
@@ -271,7 +331,7 @@ async fn page(
     with_store(&state, move |s| {
         let id = sheet_id(s, &table, &department)?;
         let sub = crate::review::submission(s, &id)?;
-        let body = render(s, &session, &id, &sub)?;
+        let body = render(s, &session, &id, &sub, &q)?;
         let title = format!("审核 {} {}", id.table, id.department);
         let f = frame(&st, s, &session, "/", &["hub.js"]);
         Ok(webkit::page(&f, &title, body))

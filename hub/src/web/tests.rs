@@ -659,7 +659,12 @@ async fn who_changed_a_cell_relative_to_the_submission() {
     let (token, _) = h.login("审核员", PW).await;
     let href = super::who::href("A6-1-1", "jsjx", &h.t002, "birth");
     let page = text(h.send(get("/review/A6-1-1/jsjx", Some(&token))).await).await;
-    assert!(page.contains(&href.replace('&', "&amp;")), "the review page links each cell");
+    // The review page carries what its script needs to build that link on a click: the
+    // history address without row and field, and each row's id and each cell's field.
+    let base = super::who::href("A6-1-1", "jsjx", "", "");
+    assert!(page.contains(&format!("data-who=\"{}\"", base.replace('&', "&amp;"))), "{page}");
+    assert!(page.contains(&format!("data-id=\"{}\"", h.t002)), "{page}");
+    assert!(page.contains("<td data-field=\"birth\">"), "{page}");
     let resp = h.send(get(&href, Some(&token))).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let page = text(resp).await;
@@ -769,4 +774,42 @@ async fn malformed_addresses_get_a_chinese_page_and_change_nothing() {
     let resp = h.send(post("/year/%FF", Some(&token), &with_csrf(&csrf, ""))).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(h.snapshot(), before);
+}
+
+#[tokio::test]
+async fn review_and_merged_tables_search_and_page_on_the_server() {
+    let h = hub();
+    let (token, _) = h.login("审核员", PW).await;
+    let t = Some(token.as_str());
+    let data =
+        |page: &str| page.split("id=\"data\"").nth(1).unwrap_or("").split("</table>").next().unwrap_or("").to_string();
+    // A search keeps the matching rows (by content or by number) and the comment form offers
+    // only those rows.
+    let page = text(h.send(get("/review/A6-1-1/jsjx?q=%E6%9D%8E%E5%9B%9B", t)).await).await;
+    assert!(data(&page).contains("T002") && !data(&page).contains("T001"), "{page}");
+    assert!(page.contains("符合条件 1 行，共 2 行"), "{page}");
+    assert!(page.contains("name=\"q\" value=\"李四\""), "the search box keeps what was typed");
+    assert!(!page.contains("<option value=\"T001\">"), "the comment form lists the rows shown");
+    let page = text(h.send(get("/review/A6-1-1/jsjx?q=1", t)).await).await;
+    assert!(data(&page).contains("T001"), "row number 1 matches");
+    let page = text(h.send(get("/review/A6-1-1/jsjx?q=nobody", t)).await).await;
+    assert!(page.contains("没有符合条件的行。") && page.contains("符合条件 0 行，共 2 行"), "{page}");
+    // Pages out of range or unreadable fall back to one that exists.
+    for p in ["99", "abc", "-1", "last", "0"] {
+        let resp = h.send(get(&format!("/review/A6-1-1/jsjx?page={p}"), t)).await;
+        assert_eq!(resp.status(), StatusCode::OK, "page={p}");
+        let page = text(resp).await;
+        assert!(data(&page).contains("T001") && data(&page).contains("T002"), "page={p}");
+        assert!(page.contains("第 1 / 1 页"), "page={p}: {page}");
+    }
+    // The merged table searches the department's name too.
+    h.approve_all();
+    let merged = |page: &str| {
+        page.split("id=\"merged\"").nth(1).unwrap_or("").split("</table>").next().unwrap_or("").to_string()
+    };
+    let page = text(h.send(get("/merged/A6-1-1?q=%E8%AE%A1%E7%AE%97%E6%9C%BA", t)).await).await;
+    assert!(merged(&page).contains("T001") && merged(&page).contains("T002"), "{page}");
+    let page = text(h.send(get("/merged/A6-1-1?q=T001", t)).await).await;
+    assert!(merged(&page).contains("T001") && !merged(&page).contains("T002"), "{page}");
+    assert!(page.contains("符合条件 1 行，全校共 2 行"), "{page}");
 }
