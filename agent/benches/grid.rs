@@ -235,6 +235,23 @@ fn stages(store: &mut Store) {
     }
 
     let t = Instant::now();
+    let live = store.sheet(TABLE).expect("sheet").live_rows();
+    eprintln!("live_rows(): {:.1} ms ({})", t.elapsed().as_secs_f64() * 1000.0, live.len());
+    let rid = live[ROWS / 2].id.clone();
+    for i in 0..3 {
+        let t = Instant::now();
+        store
+            .write("张三", |w| {
+                let edit = Edit { user: "张三", time: caiji_agent::store::now() };
+                let v = Value::from(format!("教师改{i}").as_str());
+                w.sheet(TABLE)?.set_cell(edit, &rid, "name", Some(&v)).map_err(StoreError::sheet(TABLE))?;
+                Ok(())
+            })
+            .expect("write");
+        eprintln!("write one cell: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    let t = Instant::now();
     let state = store.sheet_state(TABLE).expect("state");
     eprintln!("sheet_state: {:.3} ms ({state:?})", t.elapsed().as_secs_f64() * 1000.0);
 }

@@ -3,7 +3,7 @@
 //! that fails validation is stored as typed and flagged, as an import does, so nothing typed
 //! is lost.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,6 +15,7 @@ use caiji_shared::{Severity, Value};
 use maud::html;
 use serde::{Deserialize, Serialize};
 
+use super::grid::{self, Checked};
 use super::{Session, WebState, frame, with_store};
 use crate::store::{Store, StoreError, now};
 use crate::webkit::{self, CsrfForm, CsrfJson, WebError};
@@ -136,21 +137,31 @@ pub async fn save(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let r = with_store(&state, move |s| save_cell(s, &session.user, &id, &body)).await;
+    let st = state.clone();
+    let r = with_store(&state, move |s| save_cell(s, &st.grid, &session.user, &id, &body)).await;
     match r {
         Ok(reply) => axum::Json(reply).into_response(),
         Err(e) => json_err(e),
     }
 }
 
-fn save_cell(s: &mut Store, user: &str, table: &str, body: &SaveBody) -> Result<CellReply, WebError> {
+fn save_cell(
+    s: &mut Store,
+    cache: &Mutex<Option<Checked>>,
+    user: &str,
+    table: &str,
+    body: &SaveBody,
+) -> Result<CellReply, WebError> {
     let t = s.table(table)?.clone();
     let f = field(&t, &body.field)?.clone();
     editable(s, &t)?;
-    let live = s.sheet(&t.id)?.live_rows();
-    let Some(n) = live.iter().position(|r| r.id.as_str() == body.row) else {
+    // The grid's rows (read once per sheet state, not on every keystroke's save).
+    let (rows, _) = grid::checked(s, cache, &t)?;
+    let Some((n, row)) = rows.iter().filter(|r| !r.deleted).enumerate().find(|(_, r)| r.id.as_str() == body.row) else {
         return Err(WebError::not_found(format!("{} 中没有这一行（可能已被删除），请刷新页面", t.title())));
     };
+    let row = row.clone();
+    drop(rows);
     let place = format!("{} 第{}行「{}」", t.id, n + 1, f.label_text());
     too_long(&place, &body.text)?;
     let period = s.info().year.period(t.period);
@@ -160,15 +171,16 @@ fn save_cell(s: &mut Store, user: &str, table: &str, body: &SaveBody) -> Result<
         (None, true) if !body.text.trim().is_empty() => Some(Value::Text(body.text.trim().to_string())),
         (None, _) => None,
     };
-    let row = &live[n];
     let mut saved = false;
     if row.cells.get(&f.id) != value.as_ref() {
         let edit = Edit { user, time: now() };
         let rid = row.id.clone();
+        let before = s.sheet(&t.id)?.heads();
         s.write(user, |w| {
             w.sheet(&t.id)?.set_cell(edit, &rid, &f.id, value.as_ref()).map_err(StoreError::sheet(&t.id))?;
             Ok(())
         })?;
+        grid::patch(s, cache, &t, &before, &[rid]);
         saved = true;
     }
     let mut messages: Vec<Message> = c.issues.iter().map(message).collect();
@@ -200,15 +212,18 @@ pub async fn add_row(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<AddForm>,
 ) -> Result<Response, WebError> {
+    let st = state.clone();
     with_store(&state, move |s| {
         let t = s.table(&id)?.clone();
         editable(s, &t)?;
         let rid = RowId(uuid::Uuid::now_v7().to_string());
         let edit = Edit { user: &session.user, time: now() };
+        let before = s.sheet(&t.id)?.heads();
         s.write(&session.user, |w| {
             w.sheet(&t.id)?.add_row(edit, &rid, &[]).map_err(StoreError::sheet(&t.id))?;
             Ok(())
         })?;
+        grid::patch(s, &st.grid, &t, &before, std::slice::from_ref(&rid));
         let n = s.sheet(&t.id)?.live_count();
         let to = format!("/tables/{}?focus={}", t.id, rid.as_str());
         Ok(super::SITE.redirect_with(&to, webkit::ok(format!("已在 {} 新增第{n}行，请填写", t.id))))

@@ -14,18 +14,16 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use caiji_shared::Value;
 use caiji_shared::catalog::{Field, Table};
-use caiji_shared::sheet::Row;
-use caiji_shared::validate::{Finding, RowData, check_sheet};
+use caiji_shared::sheet::{Row, RowId};
+use caiji_shared::validate::{Finding, RowData, check_across, check_row, check_sheet};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::tables::{SheetComment, comments, locked_reason, pending_cells};
 use super::{Session, WebState, cells, frame, review, with_store};
 use crate::store::Store;
+use crate::webkit::paging::{self, Paging, Search};
 use crate::webkit::{self, Frame, WebError};
-
-/// Rows on one page of the grid.
-pub const PAGE: usize = 100;
 
 pub fn routes() -> Router<Arc<WebState>> {
     Router::new()
@@ -45,25 +43,6 @@ pub struct GridQuery {
     focus: Option<String>,
 }
 
-/// Which page to show: 1-based, clamped to the pages there are ("last" is the last one).
-pub fn page_number(asked: Option<&str>, rows: usize) -> (usize, usize) {
-    let pages = rows.div_ceil(PAGE).max(1);
-    let page = match asked.map(str::trim) {
-        Some("last") => pages,
-        Some(p) => p.parse::<usize>().unwrap_or(1).clamp(1, pages),
-        None => 1,
-    };
-    (page, pages)
-}
-
-/// Whether a row matches a search: its number, or any cell containing the text.
-pub fn row_matches(row: &Row, number: Option<usize>, q: &str) -> bool {
-    let q = q.trim();
-    q.is_empty()
-        || number.is_some_and(|n| n.to_string() == q)
-        || row.cells.values().any(|v| v.to_string().to_lowercase().contains(&q.to_lowercase()))
-}
-
 /// The grid's data for one page.
 struct View {
     table: Table,
@@ -74,8 +53,7 @@ struct View {
     rows: Vec<(Option<usize>, Row)>,
     matched: usize,
     live: usize,
-    page: usize,
-    pages: usize,
+    paging: Paging,
     /// (row id, field id or "") → findings.
     findings: Arc<Findings>,
     pending: HashSet<(String, String)>,
@@ -97,14 +75,14 @@ pub struct Checked {
 
 /// The rows (deleted ones included, in order) and findings of `table`'s sheet, from `cache`
 /// when the sheet has not changed since.
-fn checked(
+pub(super) fn checked(
     s: &mut Store,
     cache: &Mutex<Option<Checked>>,
     table: &Table,
 ) -> Result<(Arc<Vec<Row>>, Arc<Findings>), WebError> {
     let sheet = s.sheet_id(&table.id).to_string();
     let heads = s.sheet(&table.id)?.heads();
-    if let Some(c) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+    if let Some(c) = lock(cache).as_ref()
         && c.sheet == sheet
         && c.heads == heads
     {
@@ -115,12 +93,7 @@ fn checked(
     let found = {
         let period = s.info().year.period(table.period);
         let dept = s.info().department_name.clone();
-        let live: Vec<RowData> = rows
-            .iter()
-            .filter(|r| !r.deleted)
-            .enumerate()
-            .map(|(i, r)| RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells })
-            .collect();
+        let live = live_data(&rows);
         check_sheet(s.edition(), table, period, Some(&dept), &live)
     };
     let mut findings = Findings::new();
@@ -129,9 +102,83 @@ fn checked(
         findings.entry(key).or_default().push(f);
     }
     let (rows, findings) = (Arc::new(rows), Arc::new(findings));
-    *cache.lock().unwrap_or_else(|p| p.into_inner()) =
-        Some(Checked { sheet, heads, rows: rows.clone(), findings: findings.clone() });
+    *lock(cache) = Some(Checked { sheet, heads, rows: rows.clone(), findings: findings.clone() });
     Ok((rows, findings))
+}
+
+fn lock(cache: &Mutex<Option<Checked>>) -> std::sync::MutexGuard<'_, Option<Checked>> {
+    cache.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The live rows as the validator takes them, numbered from 1.
+fn live_data(rows: &[Row]) -> Vec<RowData<'_>> {
+    rows.iter()
+        .filter(|r| !r.deleted)
+        .enumerate()
+        .map(|(i, r)| RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells })
+        .collect()
+}
+
+/// Keeps `cache` in step after a write that changed cells of the rows `changed` or appended
+/// them (nothing deleted, restored or reordered), made when the sheet was at `before`: those
+/// rows are read again and re-checked, with the rows together (keys), instead of reading and
+/// checking the whole sheet on the next page. A cache of another sheet or state is left for
+/// the next page to rebuild; one the change does not fit is dropped.
+pub(super) fn patch(
+    s: &mut Store,
+    cache: &Mutex<Option<Checked>>,
+    table: &Table,
+    before: &[ChangeHash],
+    changed: &[RowId],
+) {
+    let sheet_name = s.sheet_id(&table.id).to_string();
+    let mut guard = lock(cache);
+    let Some(c) = guard.as_mut().filter(|c| c.sheet == sheet_name && c.heads == before) else { return };
+    if !patch_rows(s, c, table, changed) {
+        *guard = None;
+    }
+}
+
+fn patch_rows(s: &mut Store, c: &mut Checked, table: &Table, changed: &[RowId]) -> bool {
+    let period = s.info().year.period(table.period);
+    let dept = s.info().department_name.clone();
+    let Ok(sheet) = s.sheet(&table.id) else { return false };
+    let heads = sheet.heads();
+    let rows = Arc::make_mut(&mut c.rows);
+    for id in changed {
+        let Some(now) = sheet.row(id) else { return false };
+        match rows.iter().position(|r| r.id == *id) {
+            Some(i) if rows[i].deleted == now.deleted && rows[i].order == now.order => rows[i] = now,
+            Some(_) => return false,
+            None => rows.push(now),
+        }
+    }
+    // Appended rows must come last in row order, or every later row's number moves.
+    if !rows.windows(2).all(|w| (w[0].order, &w[0].id) <= (w[1].order, &w[1].id)) {
+        return false;
+    }
+    let changed: HashSet<&str> = changed.iter().map(RowId::as_str).collect();
+    let findings = Arc::make_mut(&mut c.findings);
+    findings.retain(|(row, _), found| {
+        if changed.contains(row.as_str()) {
+            return false;
+        }
+        found.retain(|f| !f.code.is_across_rows());
+        !found.is_empty()
+    });
+    let live = live_data(rows);
+    let edition = s.edition();
+    let again = live
+        .iter()
+        .filter(|r| changed.contains(r.id))
+        .flat_map(|r| check_row(edition, table, period, Some(&dept), r))
+        .chain(check_across(table, Some(&dept), &live));
+    for f in again {
+        let key = (f.row_id.clone().unwrap_or_default(), f.field.clone().unwrap_or_default());
+        findings.entry(key).or_default().push(f);
+    }
+    c.heads = heads;
+    true
 }
 
 fn view(s: &mut Store, cache: &Mutex<Option<Checked>>, id: &str, q: &GridQuery) -> Result<View, WebError> {
@@ -142,7 +189,7 @@ fn view(s: &mut Store, cache: &Mutex<Option<Checked>>, id: &str, q: &GridQuery) 
     let with_findings: HashSet<&str> = findings.keys().map(|(row, _)| row.as_str()).collect();
     let open: HashSet<&str> = comments.iter().filter(|c| !c.resolved).filter_map(|c| c.row.as_deref()).collect();
     let only = q.only.as_deref().unwrap_or("");
-    let search = q.q.as_deref().unwrap_or("");
+    let search = Search::new(q.q.as_deref());
     let mut n = 0;
     let mut matched = Vec::new();
     for r in all.iter() {
@@ -158,20 +205,17 @@ fn view(s: &mut Store, cache: &Mutex<Option<Checked>>, id: &str, q: &GridQuery) 
             "comments" => !r.deleted && open.contains(r.id.as_str()),
             _ => !r.deleted,
         };
-        if keep && row_matches(r, number, search) {
+        if keep && search.matches(r, number, "") {
             matched.push((number, r));
         }
     }
-    let (page, pages) = match &q.focus {
+    let paging = match &q.focus {
         Some(f) if q.page.is_none() => {
-            let at = matched.iter().position(|(_, r)| r.id.as_str() == f).unwrap_or(0);
-            (at / PAGE + 1, matched.len().div_ceil(PAGE).max(1))
+            Paging::holding(matched.iter().position(|(_, r)| r.id.as_str() == f).unwrap_or(0), matched.len())
         }
-        _ => page_number(q.page.as_deref(), matched.len()),
+        _ => Paging::asked(q.page.as_deref(), matched.len()),
     };
-    let total = matched.len();
-    let rows: Vec<(Option<usize>, Row)> =
-        matched.into_iter().skip((page - 1) * PAGE).take(PAGE).map(|(n, r)| (n, r.clone())).collect();
+    let rows: Vec<(Option<usize>, Row)> = paging.slice(&matched).iter().map(|(n, r)| (*n, (*r).clone())).collect();
     let pending = pending_cells(s, &table.id)?;
     Ok(View {
         editable: state.editable(),
@@ -179,10 +223,9 @@ fn view(s: &mut Store, cache: &Mutex<Option<Checked>>, id: &str, q: &GridQuery) 
         note: locked_reason(state),
         table,
         rows,
-        matched: total,
+        matched: matched.len(),
         live: n,
-        page,
-        pages,
+        paging,
         findings,
         pending,
         comments,
@@ -223,8 +266,7 @@ fn link(v: &View, q: &GridQuery, page: usize) -> String {
         ("q", q.q.clone().unwrap_or_default()),
         ("only", q.only.clone().unwrap_or_default()),
     ];
-    let pairs: Vec<(&str, String)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-    format!("/tables/{}?{}", v.table.id, serde_urlencoded::to_string(pairs).unwrap_or_default())
+    paging::link(&format!("/tables/{}", v.table.id), &pairs)
 }
 
 fn toolbar(v: &View, q: &GridQuery, session: &Session) -> Markup {
@@ -391,14 +433,8 @@ fn cell(v: &View, r: &Row, f: &Field, row_comments: &[&SheetComment], whole_row_
 }
 
 fn pager(v: &View, q: &GridQuery) -> Markup {
-    html! {
-        div.toolbar.pager {
-            @if v.page > 1 { a.button #prev-page href=(link(v, q, v.page - 1)) { "上一页" } }
-            span { "第 " (v.page) " / " (v.pages) " 页；显示 " (v.rows.len()) " 行，符合条件 " (v.matched)
-                " 行，本表共 " (v.live) " 行" }
-            @if v.page < v.pages { a.button #next-page href=(link(v, q, v.page + 1)) { "下一页" } }
-        }
-    }
+    let summary = html! { "显示 " (v.rows.len()) " 行，符合条件 " (v.matched) " 行，本表共 " (v.live) " 行" };
+    paging::pager(v.paging, |n| link(v, q, n), summary)
 }
 
 fn legend() -> Markup {
@@ -410,34 +446,5 @@ fn legend() -> Markup {
             span { i.l-comment {} "有批注" }
             span { i.l-locked {} "只读" }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use caiji_shared::sheet::RowId;
-
-    #[test]
-    fn pages_are_clamped() {
-        assert_eq!(page_number(None, 0), (1, 1));
-        assert_eq!(page_number(Some("3"), 250), (3, 3));
-        assert_eq!(page_number(Some("9"), 250), (3, 3));
-        assert_eq!(page_number(Some("0"), 250), (1, 3));
-        assert_eq!(page_number(Some("abc"), 250), (1, 3));
-        assert_eq!(page_number(Some("last"), 10_000), (100, 100));
-    }
-
-    #[test]
-    fn search_by_number_or_content() {
-        let mut cells = std::collections::BTreeMap::new();
-        cells.insert("name".to_string(), Value::Text("王小明".into()));
-        cells.insert("year".to_string(), Value::Int(1985));
-        let r = Row { id: RowId("r".into()), order: 0, deleted: false, cells };
-        assert!(row_matches(&r, Some(7), ""));
-        assert!(row_matches(&r, Some(7), "7"));
-        assert!(row_matches(&r, Some(7), "小明"));
-        assert!(row_matches(&r, Some(7), "198"));
-        assert!(!row_matches(&r, Some(7), "李"));
     }
 }

@@ -665,3 +665,73 @@ async fn the_grid_shows_a_change_at_once() {
     assert!(shown.contains("T001") && !shown.contains("不是有效的年月"), "fixed, and found by the new value");
     assert!(!page("?q=198513").await.contains("T001"), "the old value is gone");
 }
+
+/// The grid table and the pager of a page (what a cached check could get wrong).
+fn grid_of(page: &str) -> String {
+    let start = page.find("<table class=\"grid\"").expect("a grid");
+    let end = page[start..].find("<p class=\"legend").map_or(page.len(), |e| start + e);
+    page[start..end].to_string()
+}
+
+#[tokio::test]
+async fn edits_keep_the_grids_checks_as_a_fresh_check_would_find_them() {
+    let site = site();
+    let b = sign_in(&site, "张三").await;
+    let save = |row: String, field: &'static str, v: &'static str| {
+        let req = post_json("/tables/A6-1-1/cell", Some(&b), Some(&b.csrf), &cell_body(&row, field, v));
+        let app = site.app.clone();
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+        }
+    };
+    // Each step's grid, from this site (whose cache follows the edits) and from a second
+    // router on the same store that checks the sheet from scratch.
+    let compare = |step: &'static str| {
+        let fresh =
+            Site { _dir: tempfile::tempdir().unwrap(), store: site.store.clone(), app: router(site.store.clone()) };
+        let (app, cookie) = (site.app.clone(), b.cookie.clone());
+        async move {
+            let fb = sign_in(&fresh, "张三").await;
+            for q in ["", "?only=errors"] {
+                let req =
+                    Request::get(format!("/tables/A6-1-1{q}")).header(header::COOKIE, &cookie).body(Body::empty());
+                let cached = grid_of(&text(app.clone().oneshot(req.unwrap()).await.unwrap()).await);
+                let again = grid_of(&text(send(&fresh, get(&format!("/tables/A6-1-1{q}"), Some(&fb))).await).await);
+                assert_eq!(cached, again, "{step} {q}");
+            }
+        }
+    };
+    let row2 = rid(2).as_str().to_string();
+    compare("at first").await;
+    // A key made equal to another row's, then told apart again; a bad date; a fix.
+    save(row2.clone(), "emp_no", "T001").await;
+    compare("duplicate key").await;
+    let page = text(send(&site, get("/tables/A6-1-1?only=errors", Some(&b))).await).await;
+    assert!(page.contains("与第1行重复"), "the duplicate is found");
+    save(row2.clone(), "birth", "198513").await;
+    compare("bad date").await;
+    save(row1(), "emp_no", "T009").await;
+    compare("the first row's key moves away").await;
+    let page = text(send(&site, get("/tables/A6-1-1?only=errors", Some(&b))).await).await;
+    assert!(!page.contains("与第1行重复"), "no longer a duplicate");
+    // A new row, then a cell in it.
+    let resp = send(&site, form("/tables/A6-1-1/rows", Some(&b), &[("_csrf", &b.csrf)])).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    compare("a new row").await;
+    let new_row = site.store.lock().unwrap().sheet(TABLE).unwrap().live_rows()[2].id.as_str().to_string();
+    save(new_row, "emp_no", "T009").await;
+    compare("the new row repeats a key").await;
+    // A change that does not come from the grid (as sync or an import would make).
+    site.store
+        .lock()
+        .unwrap()
+        .write("张三", |w| {
+            let v = Value::Text("T001".into());
+            w.sheet(TABLE)?
+                .set_cell(Edit { user: "张三", time: 2 }, &rid(1), "emp_no", Some(&v))
+                .map_err(StoreError::sheet(TABLE))
+        })
+        .unwrap();
+    compare("a change from elsewhere").await;
+}

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::catalog::Severity;
 pub use cell::{CellCheck, check_cell, check_value};
 pub use cross::{SheetData, check_tables};
-pub use sheet::{RowData, check_row_rules, check_sheet};
+pub use sheet::{RowData, check_across, check_row, check_row_rules, check_sheet};
 
 /// The stable code of a finding: what went wrong, independent of its wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -72,6 +72,12 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         // Same text as the serde name (a test checks it).
         CODE_NAMES[self as usize]
+    }
+
+    /// Whether findings of this code come from the rows together ([`check_across`]) rather
+    /// than from one row by itself.
+    pub fn is_across_rows(self) -> bool {
+        matches!(self, Code::DuplicateKey | Code::TooManyRecords)
     }
 }
 

@@ -48,6 +48,9 @@ impl Locator<'_> {
 }
 
 /// Checks every live row of one sheet. `period` is the table's statistical period.
+///
+/// The findings are those of [`check_across`] (the sheet as a whole) and of [`check_row`] on
+/// each row; an editor that changes one row re-checks that row and the sheet as a whole only.
 pub fn check_sheet(
     edition: &Edition,
     table: &Table,
@@ -56,9 +59,61 @@ pub fn check_sheet(
     rows: &[RowData],
 ) -> Vec<Finding> {
     let loc = Locator { table, department };
+    let mut out = too_many_records(&loc, table, rows);
+    for row in rows {
+        out.extend(check_row(edition, table, period, department, row));
+    }
+    out.extend(duplicate_keys(&loc, table, rows.iter().map(|r| (None, r)), false));
+    out
+}
+
+/// What [`check_sheet`] finds on one row by itself: each cell, fields the table does not have,
+/// the row rules.
+pub fn check_row(
+    edition: &Edition,
+    table: &Table,
+    period: Period,
+    department: Option<&str>,
+    row: &RowData,
+) -> Vec<Finding> {
+    let loc = Locator { table, department };
     let mut out = Vec::new();
+    for field in &table.fields {
+        let value = row.cells.get(&field.id);
+        let check = check_value(edition, field, period, value);
+        for issue in check.issues {
+            out.push(loc.finding(Some(row), Some(&field.id), value.map(Value::to_string), issue));
+        }
+    }
+    for key in row.cells.keys() {
+        if table.field(key).is_none() {
+            out.push(loc.finding(
+                Some(row),
+                Some(key),
+                None,
+                Issue::warning(
+                    Code::UnknownField,
+                    format!("「{key}」不是本表的字段（可能来自其他版本），导出时将忽略"),
+                ),
+            ));
+        }
+    }
+    row_rules(&loc, table, row, &mut out);
+    out
+}
+
+/// What [`check_sheet`] finds on the rows together: more than one record in a single-record
+/// table, natural keys that repeat. Their codes are those [`Code::is_across_rows`] names.
+pub fn check_across(table: &Table, department: Option<&str>, rows: &[RowData]) -> Vec<Finding> {
+    let loc = Locator { table, department };
+    let mut out = too_many_records(&loc, table, rows);
+    out.extend(duplicate_keys(&loc, table, rows.iter().map(|r| (None, r)), false));
+    out
+}
+
+fn too_many_records(loc: &Locator, table: &Table, rows: &[RowData]) -> Vec<Finding> {
     if table.kind == TableKind::Single && rows.len() > 1 {
-        out.push(loc.finding(
+        return vec![loc.finding(
             rows.get(1),
             None,
             None,
@@ -66,33 +121,9 @@ pub fn check_sheet(
                 Code::TooManyRecords,
                 format!("本表每个部门只填一条记录，现有 {} 条，请删除多余的行", rows.len()),
             ),
-        ));
+        )];
     }
-    for row in rows {
-        for field in &table.fields {
-            let value = row.cells.get(&field.id);
-            let check = check_value(edition, field, period, value);
-            for issue in check.issues {
-                out.push(loc.finding(Some(row), Some(&field.id), value.map(Value::to_string), issue));
-            }
-        }
-        for key in row.cells.keys() {
-            if table.field(key).is_none() {
-                out.push(loc.finding(
-                    Some(row),
-                    Some(key),
-                    None,
-                    Issue::warning(
-                        Code::UnknownField,
-                        format!("「{key}」不是本表的字段（可能来自其他版本），导出时将忽略"),
-                    ),
-                ));
-            }
-        }
-        row_rules(&loc, table, row, &mut out);
-    }
-    out.extend(duplicate_keys(&loc, table, rows.iter().map(|r| (None, r)), false));
-    out
+    Vec::new()
 }
 
 fn num(row: &RowData, field: &str) -> Option<f64> {
@@ -246,5 +277,35 @@ mod tests {
         assert_eq!(got[0].3, "T1（jwc） 第2行「合计」：「合计」为 9，但「甲」+「乙」之和为 7，两者应相等");
         assert_eq!(got[2].3, "T1（jwc） 第3行「出生日期」：198513 不是有效的年月（应为 YYYYMM，如 198509）");
         assert_eq!(got[5].3, "T1（jwc） 第3行「编号」：编号「1」与第1行重复；同一编号只能出现一次");
+    }
+
+    #[test]
+    fn a_sheet_is_its_rows_each_and_the_rows_together() {
+        let t = |s: &str| Value::Text(s.into());
+        let rows = [
+            row(&[("no", t("1")), ("a", Value::Int(2)), ("b", Value::Int(3)), ("total", Value::Int(9))]),
+            row(&[("no", t("1")), ("ym", t("198513"))]),
+            row(&[("a", Value::Int(1)), ("zz", t("x"))]),
+        ];
+        let catalog = test_catalog();
+        let edition = catalog.edition("t").unwrap();
+        let table = edition.table("T1").unwrap();
+        let period = AcademicYear(2025).period(PeriodKind::AcademicYear);
+        let ids = ["r1", "r2", "r3"];
+        let data: Vec<RowData> =
+            rows.iter().enumerate().map(|(i, cells)| RowData { id: ids[i], row_no: i + 1, cells }).collect();
+        let mut whole: Vec<String> =
+            check_sheet(edition, table, period, Some("jwc"), &data).iter().map(ToString::to_string).collect();
+        let across = check_across(table, Some("jwc"), &data);
+        assert!(across.iter().all(|f| f.code.is_across_rows()) && across.len() == 1, "{across:?}");
+        let mut parts: Vec<String> = across.iter().map(ToString::to_string).collect();
+        for r in &data {
+            let found = check_row(edition, table, period, Some("jwc"), r);
+            assert!(found.iter().all(|f| !f.code.is_across_rows() && f.row_id.as_deref() == Some(r.id)));
+            parts.extend(found.iter().map(ToString::to_string));
+        }
+        whole.sort();
+        parts.sort();
+        assert_eq!(whole, parts);
     }
 }
