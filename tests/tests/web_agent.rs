@@ -170,6 +170,65 @@ fn the_grid_checks_as_one_types_and_keeps_a_good_value() {
     assert!(!src.contains(" style=") && !src.contains("onclick="), "no inline styles or handlers");
 }
 
+/// Pastes `text` (as Excel puts it on the clipboard) where the grid takes keys.
+fn paste(b: &Browser, text: &str) {
+    let js = format!(
+        "const dt = new DataTransfer(); dt.setData('text/plain', {});
+         document.getElementById('grid-keys').dispatchEvent(new ClipboardEvent('paste', {{ clipboardData: dt, bubbles: true, cancelable: true }}));
+         return true;",
+        serde_json::to_string(text).unwrap()
+    );
+    b.execute(&js);
+}
+
+#[test]
+fn a_block_copied_from_excel_pastes_into_the_grid_and_a_cell_copies_out() {
+    let a = agent_with(&[teacher("T001", "王五", "198001"), teacher("T002", "李四", "198205")]);
+    let web = Web::start(&a);
+    let b = Browser::start();
+    b.login(&web.url, "张三", PW);
+    b.goto(&web.at("/tables/A6-1-1"));
+    assert!(b.text(".legend").contains("数据只保存在本机"), "not enrolled: {}", b.text(".legend"));
+    // Two rows × two columns from the current cell down and right; the bad date is kept as
+    // typed and flagged, as if typed.
+    b.click(&cell(1, "name"));
+    paste(&b, "王五五\t汉族\r\n李四四\t“回族”\r\n");
+    b.wait_text("#cell-msg", "已粘贴 4 个单元格（2 行）");
+    assert_eq!(b.text(&format!("{} span.v", cell(1, "name"))), "王五五");
+    assert_eq!(b.text(&format!("{} span.v", cell(2, "name"))), "李四四");
+    assert!(b.exists(&format!("{}.c-error", cell(2, "ethnicity"))), "not a code of the list");
+    // A date pasted in another spelling is normalised; quoted cells (with a tab inside) are one cell.
+    b.click(&cell(1, "birth"));
+    paste(&b, "1985.09\r\n\"1982\t05\"\r\n");
+    b.wait_text(&format!("{} span.v", cell(1, "birth")), "198509");
+    // The quoted "1982<tab>05" stayed one cell: read as 198205, with a warning about the space.
+    assert_eq!(b.text(&format!("{} span.v", cell(2, "birth"))), "198205");
+    assert!(b.exists(&format!("{}.c-warning", cell(2, "birth"))));
+    assert_eq!(b.text(&format!("{} span.v", cell(2, "prof_level"))), "副高级", "nothing spilled into the next field");
+    // A block wider than the fields to the right is refused whole, with the reason.
+    b.click(&cell(1, "famous_teacher"));
+    paste(&b, "a\tb\r\n");
+    b.wait_text("#cell-msg", "有 2 列");
+    // Rows beyond the last are added at the end, and the page shows them after a reload.
+    b.click(&cell(2, "emp_no"));
+    paste(&b, "T002\t李四四\r\nT003\t钱七\r\n");
+    b.wait_text("#cell-msg", "其中新增 1 行");
+    b.wait_text(&format!("{} span.v", cell(3, "name")), "钱七");
+    assert!(b.text(".pager").contains("本表共 3 行"), "{}", b.text(".pager"));
+    b.goto(&web.at("/tables/A6-1-1"));
+    assert_eq!(b.text(&format!("{} span.v", cell(1, "birth"))), "198509", "stored");
+    // Ctrl+C copies the current cell as Excel takes it.
+    b.click(&cell(3, "name"));
+    let copied = b.execute(
+        "const dt = new DataTransfer();
+         document.getElementById('grid-keys').dispatchEvent(new ClipboardEvent('copy', { clipboardData: dt, bubbles: true, cancelable: true }));
+         return dt.getData('text/plain');",
+    );
+    assert_eq!(copied.as_str(), Some("钱七"));
+    b.wait_text("#cell-msg", "已复制");
+    b.screenshot("agent-grid-paste");
+}
+
 #[test]
 fn a_collector_fixes_a_returned_cell_and_the_head_submits_it() {
     let mut hub = Hub::new();
@@ -209,13 +268,16 @@ fn a_collector_fixes_a_returned_cell_and_the_head_submits_it() {
     assert!(b.text("#comments").contains("第2行「出生日期」"));
     b.wait_text("#return-reason", "出生日期与人事档案不符");
     assert!(b.exists(&format!("{}.c-comment", cell(2, "birth"))), "the commented cell is marked");
+    // Everything is on the hub: no cell is marked as waiting, and the legend says what that means.
+    assert_eq!(b.count("#grid td.c-pending"), 0);
+    assert!(b.text(".legend").contains("无标记：已同步到中心端"), "{}", b.text(".legend"));
 
     // The collector fixes the cell, resolves the comment and submits.
     b.click(&cell(2, "birth"));
     b.send_keys("#grid-keys", "198511");
     b.send_keys("#grid input.cell-editor", ENTER);
     b.wait_text(&format!("{} span.v", cell(2, "birth")), "198511");
-    assert!(b.exists(&format!("{}.c-pending", cell(2, "birth"))) || b.exists("#grid td.c-pending"));
+    assert!(b.exists(&format!("{}.c-pending", cell(2, "birth"))), "saved here, not yet on the hub");
     b.click("#comments form.resolve button");
     b.wait_text(".flash.ok", "批注已标记为已处理");
     assert!(b.text("#comments").contains("待处理 0 条"));

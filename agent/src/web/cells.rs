@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use caiji_shared::catalog::{Field, Table};
 use caiji_shared::sheet::{Edit, RowId};
-use caiji_shared::validate::{Issue, RowData, check_cell, check_row_rules};
+use caiji_shared::validate::{CellCheck, Finding, Issue, RowData, check_cell, check_row_rules};
 use caiji_shared::{Severity, Value};
 use maud::html;
 use serde::{Deserialize, Serialize};
@@ -77,6 +77,10 @@ pub fn message(i: &Issue) -> Message {
     Message { severity, message: i.message.clone() }
 }
 
+fn message_of(f: &Finding) -> Message {
+    Message { severity: if f.is_error() { "error" } else { "warning" }, message: f.message.clone() }
+}
+
 fn field<'t>(t: &'t Table, id: &str) -> Result<&'t Field, WebError> {
     t.field(id).ok_or_else(|| WebError::bad_request(format!("{} 没有字段「{id}」，请刷新页面后重试", t.title())))
 }
@@ -114,6 +118,16 @@ pub async fn check(
     match r {
         Ok(reply) => axum::Json(reply).into_response(),
         Err(e) => json_err(e),
+    }
+}
+
+/// What a cell stores of typed `text`: the checked value, or the text as typed when it fails
+/// (so nothing typed is lost; the finding stays until it is fixed).
+fn to_store(c: &CellCheck, text: &str) -> Option<Value> {
+    match (c.value.clone(), c.has_errors()) {
+        (Some(v), _) => Some(v),
+        (None, true) if !text.trim().is_empty() => Some(Value::Text(text.trim().to_string())),
+        (None, _) => None,
     }
 }
 
@@ -166,11 +180,7 @@ fn save_cell(
     too_long(&place, &body.text)?;
     let period = s.info().year.period(t.period);
     let c = check_cell(s.edition(), &f, period, &body.text);
-    let value = match (c.value.clone(), c.has_errors()) {
-        (Some(v), _) => Some(v),
-        (None, true) if !body.text.trim().is_empty() => Some(Value::Text(body.text.trim().to_string())),
-        (None, _) => None,
-    };
+    let value = to_store(&c, &body.text);
     let mut saved = false;
     if row.cells.get(&f.id) != value.as_ref() {
         let edit = Edit { user, time: now() };
@@ -194,12 +204,212 @@ fn save_cell(
     let data = RowData { id: row.id.as_str(), row_no: n + 1, cells: &cells };
     for finding in check_row_rules(&t, Some(&dept), &data) {
         if finding.field.as_deref() == Some(f.id.as_str()) && !messages.iter().any(|m| m.message == finding.message) {
-            let severity = if finding.is_error() { "error" } else { "warning" };
-            messages.push(Message { severity, message: finding.message });
+            messages.push(message_of(&finding));
         }
     }
     let shown = value.as_ref().map(Value::to_string).unwrap_or_default();
     Ok(CellReply { value: shown, messages, place, saved })
+}
+
+/// The most cells one paste takes.
+const MAX_PASTE: usize = 20_000;
+
+#[derive(Deserialize)]
+pub struct PasteBody {
+    /// The rows pasted into, from the current one down, as the grid shows them.
+    rows: Vec<String>,
+    /// The fields pasted into, from the current one rightwards.
+    fields: Vec<String>,
+    /// The pasted block (as Excel copies it: rows of cells); rows beyond `rows` become new
+    /// rows at the end of the sheet when `append` is set.
+    cells: Vec<Vec<String>>,
+    #[serde(default)]
+    append: bool,
+}
+
+#[derive(Serialize)]
+struct PastedCell {
+    row: String,
+    field: String,
+    value: String,
+    messages: Vec<Message>,
+}
+
+/// One existing row of a paste: its id, the cells that change, and every pasted cell as shown.
+type RowPaste = (RowId, Vec<(String, Option<Value>)>, Vec<PastedCell>);
+
+#[derive(Serialize)]
+struct PasteReply {
+    message: String,
+    /// The cells of existing rows as stored now (new rows show after a reload).
+    cells: Vec<PastedCell>,
+    added: usize,
+}
+
+/// Pastes a block copied from Excel (or the grid) into the sheet, from the current cell: all
+/// of it in one stored write, or nothing (a block that does not fit, a deleted row or a text
+/// too long is refused whole). Each cell is checked as if typed.
+pub async fn paste(
+    State(state): State<Arc<WebState>>,
+    session: Session,
+    Path(id): Path<String>,
+    body: Result<CsrfJson<PasteBody>, Response>,
+) -> Response {
+    let body = match body_of(&id, body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let st = state.clone();
+    let r = with_store(&state, move |s| paste_cells(s, &st.grid, &session.user, &id, &body)).await;
+    match r {
+        Ok(reply) => axum::Json(reply).into_response(),
+        Err(e) => json_err(e),
+    }
+}
+
+fn paste_cells(
+    s: &mut Store,
+    cache: &Mutex<Option<Checked>>,
+    user: &str,
+    table: &str,
+    body: &PasteBody,
+) -> Result<PasteReply, WebError> {
+    let t = s.table(table)?.clone();
+    editable(s, &t)?;
+    let fields: Vec<Field> = body.fields.iter().map(|f| field(&t, f).cloned()).collect::<Result<_, _>>()?;
+    let total: usize = body.cells.iter().map(Vec::len).sum();
+    if total == 0 {
+        return Err(WebError::bad_request(format!("{}：剪贴板里没有可粘贴的内容", t.id)));
+    }
+    if total > MAX_PASTE {
+        return Err(WebError::bad_request(format!(
+            "{}：一次最多粘贴 {MAX_PASTE} 个单元格，这次有 {total} 个；请分几次粘贴，或使用“导入”",
+            t.id
+        )));
+    }
+    let width = body.cells.iter().map(Vec::len).max().unwrap_or(0);
+    if width > fields.len() {
+        let from = fields.first().map(|f| f.label_text()).unwrap_or_default();
+        return Err(WebError::bad_request(format!(
+            "{}：粘贴的内容有 {width} 列，从「{from}」往右只有 {} 列；未粘贴，请选定靠左的单元格再粘贴",
+            t.id,
+            fields.len()
+        )));
+    }
+    let extra = body.cells.len().saturating_sub(body.rows.len());
+    if extra > 0 && !body.append {
+        return Err(WebError::bad_request(format!(
+            "{}：粘贴的内容有 {} 行，从当前行往下本页只有 {} 行；未粘贴。要在末尾新增行，请清除筛选并翻到最后一页再粘贴",
+            t.id,
+            body.cells.len(),
+            body.rows.len()
+        )));
+    }
+    // The rows pasted into, as the user sees them numbered.
+    let (rows, _) = grid::checked(s, cache, &t)?;
+    let live: Vec<&caiji_shared::sheet::Row> = rows.iter().filter(|r| !r.deleted).collect();
+    let mut targets = Vec::new();
+    for id in body.rows.iter().take(body.cells.len()) {
+        let Some((n, r)) = live.iter().enumerate().find(|(_, r)| r.id.as_str() == id) else {
+            return Err(WebError::not_found(format!(
+                "{} 中没有要粘贴的某一行（可能已被删除），未粘贴；请刷新页面",
+                t.title()
+            )));
+        };
+        targets.push((n + 1, (*r).clone()));
+    }
+    let first_new = live.len() + 1;
+    drop(rows);
+    let period = s.info().year.period(t.period);
+    let dept = s.info().department_name.clone();
+    // Each pasted cell checked as typed; the text too long for a cell refuses the paste.
+    let mut updates: Vec<RowPaste> = Vec::new();
+    let mut new_rows: Vec<(RowId, Vec<(String, Value)>)> = Vec::new();
+    let (mut errors, mut warnings) = (0, 0);
+    for (i, line) in body.cells.iter().enumerate() {
+        let existing = targets.get(i);
+        let n = existing.map_or(first_new + i - targets.len(), |(n, _)| *n);
+        let mut cells = Vec::new();
+        let mut shown = Vec::new();
+        for (text, f) in line.iter().zip(&fields) {
+            let place = format!("{} 第{n}行「{}」", t.id, f.label_text());
+            too_long(&place, text)?;
+            let c = check_cell(s.edition(), f, period, text);
+            errors += c.issues.iter().filter(|i| i.severity == Severity::Error).count();
+            warnings += c.issues.iter().filter(|i| i.severity != Severity::Error).count();
+            let value = to_store(&c, text);
+            shown.push(PastedCell {
+                row: String::new(),
+                field: f.id.clone(),
+                value: value.as_ref().map(Value::to_string).unwrap_or_default(),
+                messages: c.issues.iter().map(message).collect(),
+            });
+            cells.push((f.id.clone(), value));
+        }
+        match existing {
+            Some((_, r)) => {
+                // Row rules that name a pasted field (e.g. a sum), on the row as it will be.
+                let mut after = r.cells.clone();
+                for (f, v) in &cells {
+                    match v {
+                        Some(v) => after.insert(f.clone(), v.clone()),
+                        None => after.remove(f),
+                    };
+                }
+                let data = RowData { id: r.id.as_str(), row_no: n, cells: &after };
+                for finding in check_row_rules(&t, Some(&dept), &data) {
+                    let Some(c) = shown.iter_mut().find(|c| finding.field.as_deref() == Some(c.field.as_str())) else {
+                        continue;
+                    };
+                    if c.messages.iter().all(|m| m.message != finding.message) {
+                        if finding.is_error() {
+                            errors += 1
+                        } else {
+                            warnings += 1
+                        }
+                        c.messages.push(message_of(&finding));
+                    }
+                }
+                let changed: Vec<(String, Option<Value>)> =
+                    cells.into_iter().filter(|(f, v)| r.cells.get(f) != v.as_ref()).collect();
+                shown.iter_mut().for_each(|c| c.row = r.id.0.clone());
+                updates.push((r.id.clone(), changed, shown));
+            }
+            None => {
+                let rid = RowId(uuid::Uuid::now_v7().to_string());
+                new_rows.push((rid, cells.into_iter().filter_map(|(f, v)| Some((f, v?))).collect()));
+            }
+        }
+    }
+    let edit = Edit { user, time: now() };
+    let before = s.sheet(&t.id)?.heads();
+    s.write(user, |w| {
+        let sheet = w.sheet(&t.id)?;
+        for (rid, cells, _) in updates.iter().filter(|(_, c, _)| !c.is_empty()) {
+            sheet.update_row(edit, rid, cells, Some("粘贴")).map_err(StoreError::sheet(&t.id))?;
+        }
+        for (rid, cells) in &new_rows {
+            sheet.add_row(edit, rid, cells).map_err(StoreError::sheet(&t.id))?;
+        }
+        Ok(())
+    })?;
+    let changed: Vec<RowId> = updates
+        .iter()
+        .filter(|(_, c, _)| !c.is_empty())
+        .map(|(r, _, _)| r.clone())
+        .chain(new_rows.iter().map(|(r, _)| r.clone()))
+        .collect();
+    grid::patch(s, cache, &t, &before, &changed);
+    let rows_n = body.cells.len();
+    let mut message = format!("已粘贴 {total} 个单元格（{rows_n} 行");
+    if !new_rows.is_empty() {
+        message.push_str(&format!("，其中新增 {} 行", new_rows.len()));
+    }
+    message.push('）');
+    if errors > 0 || warnings > 0 {
+        message.push_str(&format!("；{errors} 个错误、{warnings} 个警告，已标在单元格上"));
+    }
+    Ok(PasteReply { message, cells: updates.into_iter().flat_map(|(_, _, c)| c).collect(), added: new_rows.len() })
 }
 
 #[derive(Deserialize)]

@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/tables/{id}", get(grid_page))
         .route("/tables/{id}/check", post(cells::check))
         .route("/tables/{id}/cell", post(cells::save))
+        .route("/tables/{id}/paste", post(cells::paste))
         .route("/tables/{id}/rows", post(cells::add_row))
         .route("/tables/{id}/rows/delete", post(cells::delete_row))
         .route("/tables/{id}/history", get(cells::history))
@@ -54,6 +55,8 @@ struct View {
     matched: usize,
     live: usize,
     paging: Paging,
+    /// A paste may add rows at the end: the last page shows, unfiltered.
+    append: bool,
     /// (row id, field id or "") → findings.
     findings: Arc<Findings>,
     pending: HashSet<(String, String)>,
@@ -217,7 +220,9 @@ fn view(s: &mut Store, cache: &Mutex<Option<Checked>>, id: &str, q: &GridQuery) 
     };
     let rows: Vec<(Option<usize>, Row)> = paging.slice(&matched).iter().map(|(n, r)| (*n, (*r).clone())).collect();
     let pending = pending_cells(s, &table.id)?;
+    let append = state.editable() && only.is_empty() && search.is_empty() && paging.page == paging.pages;
     Ok(View {
+        append,
         editable: state.editable(),
         enrolled: s.hub()?.is_some(),
         note: locked_reason(state),
@@ -253,7 +258,7 @@ async fn grid_page(
             (cell_bar(&v))
             div.scroll #grid-scroll { (grid(&v)) }
             (pager(&v, &q))
-            (legend())
+            (legend(v.enrolled))
         };
         Ok(webkit::page(&f, &title, body))
     })
@@ -307,7 +312,7 @@ fn cell_bar(v: &View) -> Markup {
             span #cell-msg.msg {}
             a #cell-history hidden href="#" { "查看此单元格的修改历史" }
             div #cell-help.muted {
-                @if v.editable { "方向键移动，回车或 F2 修改，直接打字即开始填写；回车保存并下移，Tab 右移，Esc 取消。" }
+                @if v.editable { "方向键移动，回车或 F2 修改，直接打字即开始填写；回车保存并下移，Tab 右移，Esc 取消；Ctrl+C 复制，Ctrl+V 可粘贴从 Excel 复制的多行多列。" }
                 @else { "本表当前只读。" }
             }
         }
@@ -333,7 +338,7 @@ fn grid(v: &View) -> Markup {
     let t = &v.table;
     html! {
         table.grid #grid data-table=(t.id) data-editable=(if v.editable { "1" } else { "0" })
-            data-enrolled=(if v.enrolled { "1" } else { "0" }) tabindex="0" {
+            data-enrolled=(if v.enrolled { "1" } else { "0" }) data-append=(if v.append { "1" } else { "0" }) tabindex="0" {
             thead { tr {
                 th.rowno { "行号" }
                 @for f in &t.fields {
@@ -437,12 +442,18 @@ fn pager(v: &View, q: &GridQuery) -> Markup {
     paging::pager(v.paging, |n| link(v, q, n), summary)
 }
 
-fn legend() -> Markup {
+/// What the cell marks mean; where the agent syncs, an unmarked cell is also on the hub.
+fn legend(enrolled: bool) -> Markup {
     html! {
         p.legend.muted {
             span { i.l-error {} "有错误（提交前必须改正）" }
             span { i.l-warning {} "有警告" }
-            span { i.l-pending {} "已保存，尚未同步到中心端" }
+            @if enrolled {
+                span { i.l-pending {} "已保存在本机，尚未同步到中心端" }
+                span #legend-synced { i.l-synced {} "无标记：已同步到中心端" }
+            } @else {
+                span #legend-local { "本机尚未注册到中心端：数据只保存在本机" }
+            }
             span { i.l-comment {} "有批注" }
             span { i.l-locked {} "只读" }
         }

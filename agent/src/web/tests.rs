@@ -735,3 +735,101 @@ async fn edits_keep_the_grids_checks_as_a_fresh_check_would_find_them() {
         .unwrap();
     compare("a change from elsewhere").await;
 }
+
+fn paste_body(rows: &[String], fields: &[&str], cells: &[&[&str]], append: bool) -> String {
+    serde_json::json!({ "rows": rows, "fields": fields, "cells": cells, "append": append }).to_string()
+}
+
+/// The live rows' cells of `fields`, in order.
+fn cells_of(site: &Site, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut s = site.store.lock().unwrap();
+    s.sheet(TABLE)
+        .unwrap()
+        .live_rows()
+        .iter()
+        .map(|r| fields.iter().map(|f| r.cells.get(*f).map(ToString::to_string).unwrap_or_default()).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_block_pasted_from_excel_is_stored_whole_or_not_at_all() {
+    let site = site();
+    let b = sign_in(&site, "张三").await;
+    let rows = vec![row1(), rid(2).as_str().to_string()];
+    let paste = |body: String| post_json("/tables/A6-1-1/paste", Some(&b), Some(&b.csrf), &body);
+    let message = |v: &serde_json::Value| v["message"].as_str().unwrap_or("").to_string();
+    let before = snapshot(&site);
+
+    // Refused whole: wider than the fields from the current one, longer than the rows shown
+    // (without room to add), a text too long in its last cell, a row not (or no longer) there, an
+    // unknown field, nothing to paste, too many cells, too large a body.
+    let refused: Vec<(String, StatusCode, &str)> = vec![
+        (
+            paste_body(&rows, &["birth"], &[&["199001", "x"]], false),
+            StatusCode::BAD_REQUEST,
+            "有 2 列，从「出生日期」往右只有 1 列",
+        ),
+        (
+            paste_body(&rows[..1], &["birth"], &[&["199001"], &["199002"]], false),
+            StatusCode::BAD_REQUEST,
+            "本页只有 1 行",
+        ),
+        (
+            paste_body(&rows, &["name", "birth"], &[&["甲", "199001"], &["乙", &"长".repeat(2001)]], false),
+            StatusCode::BAD_REQUEST,
+            "A6-1-1 第2行「出生日期」：内容太长",
+        ),
+        (paste_body(&["nope".to_string()], &["birth"], &[&["1"]], false), StatusCode::NOT_FOUND, "没有要粘贴的某一行"),
+        (paste_body(&rows, &["shoe_size"], &[&["42"]], false), StatusCode::BAD_REQUEST, "没有字段「shoe_size」"),
+        (paste_body(&rows, &["birth"], &[], false), StatusCode::BAD_REQUEST, "没有可粘贴的内容"),
+    ];
+    for (body, status, says) in refused {
+        let resp = send(&site, paste(body.clone())).await;
+        assert_eq!(resp.status(), status, "{body}");
+        let m = message(&json(resp).await);
+        assert!(m.contains(says), "{says}: {m}");
+    }
+    let many: Vec<Vec<&str>> = (0..201).map(|_| vec!["1"; 100]).collect();
+    let body = serde_json::json!({ "rows": rows, "fields": ["birth"], "cells": many }).to_string();
+    let resp = send(&site, paste(body)).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(message(&json(resp).await).contains("一次最多粘贴 20000 个单元格"));
+    let huge = serde_json::json!({ "rows": rows, "fields": ["name"], "cells": [["长".repeat(1_000_000)]] }).to_string();
+    let resp = send(&site, paste(huge)).await;
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(message(&json(resp).await).contains("提交的数据太大"));
+    assert_eq!(snapshot(&site), before, "nothing changed");
+
+    // A 2×2 block: each cell checked as typed (a bad date is kept as typed and flagged).
+    let body = paste_body(&rows, &["name", "birth"], &[&["王五", "1985-09"], &["赵六", "198513"]], false);
+    let resp = send(&site, paste(body)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let reply = json(resp).await;
+    assert!(message(&reply).starts_with("已粘贴 4 个单元格（2 行）"), "{reply}");
+    assert!(message(&reply).contains("1 个错误"), "{reply}");
+    assert_eq!(reply["added"], 0);
+    let bad = reply["cells"].as_array().unwrap().iter().find(|c| c["value"] == "198513").expect("the bad date");
+    assert!(bad["messages"][0]["message"].as_str().unwrap().contains("不是有效的年月"), "{bad}");
+    assert_eq!(cells_of(&site, &["emp_no", "name", "birth"]), [["T001", "王五", "198509"], ["T002", "赵六", "198513"]]);
+    // The history says it was pasted.
+    let page =
+        text(send(&site, get(&format!("/tables/A6-1-1/history?row={}&field=name", row1()), Some(&b))).await).await;
+    assert!(page.contains("更新行（粘贴）") && page.contains("王五"), "{page}");
+
+    // Rows beyond those shown are added at the end when the last page shows unfiltered.
+    let body =
+        paste_body(&rows[1..], &["emp_no", "name"], &[&["T002", "赵六"], &["T003", "钱七"], &["T004", ""]], true);
+    let resp = send(&site, paste(body)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let reply = json(resp).await;
+    assert_eq!(reply["added"], 2, "{reply}");
+    assert!(message(&reply).contains("其中新增 2 行"), "{reply}");
+    assert_eq!(
+        cells_of(&site, &["emp_no", "name"]),
+        [["T001", "王五"], ["T002", "赵六"], ["T003", "钱七"], ["T004", ""]]
+    );
+    let page = text(send(&site, get("/tables/A6-1-1", Some(&b))).await).await;
+    assert!(page.contains("data-append=\"1\"") && page.contains("钱七"));
+    let page = text(send(&site, get("/tables/A6-1-1?q=T00", Some(&b))).await).await;
+    assert!(page.contains("data-append=\"0\""), "a search shows no room to add rows");
+}

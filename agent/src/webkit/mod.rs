@@ -413,6 +413,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfJson<T> {
         }
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(CsrfJson(v)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(json_error(StatusCode::PAYLOAD_TOO_LARGE, "提交的数据太大（超过 2 MB），未保存；请分几次提交"))
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "JSON 无效");
                 Err(json_error(StatusCode::BAD_REQUEST, "提交的数据格式不对，请刷新页面后重试"))

@@ -2,7 +2,8 @@
 //
 // Keys as in Excel: arrows and Home/End move (PageUp/PageDown turn the page); Enter or F2
 // edits; typing starts editing; Enter saves and moves down, Tab saves and moves right
-// (Shift+Tab left); Esc cancels; Delete clears a cell.
+// (Shift+Tab left); Esc cancels; Delete clears a cell; Ctrl+C copies the cell and Ctrl+V
+// pastes a block copied from Excel (tab-separated rows) from the current cell.
 // Each save is a POST of one cell; the reply is the stored value and its problems. A failed
 // save keeps the editor open with the typed text, so nothing typed is lost.
 "use strict";
@@ -101,6 +102,14 @@
     input.setSelectionRange(input.value.length, input.value.length);
     input.addEventListener("input", function () { scheduleCheck(); });
     input.addEventListener("keydown", onEditorKey);
+    // A block of cells pasted into the editor is pasted as cells, as Excel does.
+    input.addEventListener("paste", function (ev) {
+      const text = ev.clipboardData ? ev.clipboardData.getData("text/plain") : "";
+      if (!/[\t\n]/.test(text.replace(/\r?\n$/, ""))) return;
+      ev.preventDefault();
+      cancelEdit();
+      paste(text);
+    });
     input.addEventListener("blur", function () { if (editor && editor.input === input) commit(0, 0, false); });
     if (initial !== undefined) scheduleCheck();
   }
@@ -177,17 +186,89 @@
     if (ev.isComposing || ev.keyCode === 229) return;
     if (ev.key === "Enter") { ev.preventDefault(); commit(1, 0, true); }
     else if (ev.key === "Tab") { ev.preventDefault(); commit(0, ev.shiftKey ? -1 : 1, true); }
-    else if (ev.key === "Escape") {
-      ev.preventDefault();
-      const td = editor.td;
-      const before = editor.before;
-      closeEditor(editor.original);
-      td.className = before.className;
-      if (before.title === null) td.removeAttribute("title"); else td.title = before.title;
-      const span = td.querySelector("span.msg");
-      if (before.msg === null) { if (span) span.remove(); } else if (span) span.textContent = before.msg;
-      focusKeys();
-      bar(td);
+    else if (ev.key === "Escape") { ev.preventDefault(); cancelEdit(); }
+  }
+
+  // Closes the editor without saving and puts back what the cell said before.
+  function cancelEdit() {
+    const td = editor.td;
+    const before = editor.before;
+    closeEditor(editor.original);
+    td.className = before.className;
+    if (before.title === null) td.removeAttribute("title"); else td.title = before.title;
+    const span = td.querySelector("span.msg");
+    if (before.msg === null) { if (span) span.remove(); } else if (span) span.textContent = before.msg;
+    focusKeys();
+    bar(td);
+  }
+
+  // Excel's clipboard text: cells separated by tabs, rows by line breaks; a cell holding a
+  // tab, a line break or a quote is quoted, with "" for a quote.
+  function parseClipboard(text) {
+    const out = [];
+    let row = [], cell = "", quoted = false;
+    text = text.replace(/\r\n?/g, "\n");
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i];
+      if (quoted) {
+        if (ch !== '"') cell += ch;
+        else if (text[i + 1] === '"') { cell += '"'; i++; }
+        else quoted = false;
+      } else if (ch === '"' && cell === "") quoted = true;
+      else if (ch === "\t") { row.push(cell); cell = ""; }
+      else if (ch === "\n") { row.push(cell); out.push(row); row = []; cell = ""; }
+      else cell += ch;
+    }
+    if (cell !== "" || row.length) { row.push(cell); out.push(row); }
+    return out;
+  }
+
+  function clipboardCell(v) {
+    return /[\t\n"]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
+  }
+
+  // Pastes a block from the current cell: right across the fields and down the rows shown;
+  // rows beyond them are added at the end when the last page shows unfiltered.
+  async function paste(text) {
+    if (!current) return;
+    if (!editable || current.classList.contains("c-locked")) {
+      bar(current, document.getElementById("locked-note") ? document.getElementById("locked-note").textContent : "这一行只读");
+      return;
+    }
+    const block = parseClipboard(text);
+    if (!block.length) return;
+    if (block.length === 1 && block[0].length === 1) { startEdit(block[0][0]); commit(0, 0, true); return; }
+    const all = rows();
+    const start = current;
+    const targets = all.slice(all.indexOf(start.parentElement)).filter(function (tr) { return tr.dataset.no; })
+      .map(function (tr) { return tr.dataset.row; });
+    const cells = dataCells(start.parentElement);
+    const fields = cells.slice(cells.indexOf(start)).map(function (td) { return td.dataset.field; });
+    bar(start, "正在粘贴…");
+    try {
+      const r = await caiji.post("/tables/" + encodeURIComponent(tableId) + "/paste",
+        { rows: targets, fields: fields, cells: block, append: table.dataset.append === "1" });
+      if (r.added) {
+        sessionStorage.setItem("caiji-grid-said", r.message);
+        window.location.href = "/tables/" + encodeURIComponent(tableId) + "?focus=" + encodeURIComponent(start.parentElement.dataset.row);
+        return;
+      }
+      r.cells.forEach(function (c) {
+        const tr = all.find(function (x) { return x.dataset.row === c.row; });
+        const td = tr && tr.querySelector('td[data-field="' + CSS.escape(c.field) + '"]');
+        if (!td) return;
+        const v = td.querySelector("span.v");
+        if (v && v.textContent !== c.value) {
+          v.textContent = c.value;
+          td.classList.add("saved");
+          if (enrolled) td.classList.add("c-pending");
+        }
+        showMessages(td, c.messages);
+      });
+      bar(start, r.message);
+      msgBar.dataset.last = r.message;
+    } catch (err) {
+      bar(start, err.message);
     }
   }
 
@@ -218,6 +299,17 @@
   }
   keys.addEventListener("input", function (ev) { if (!ev.isComposing) typed(); });
   keys.addEventListener("compositionend", typed);
+  keys.addEventListener("paste", function (ev) {
+    if (editor || !current) return;
+    ev.preventDefault();
+    paste(ev.clipboardData ? ev.clipboardData.getData("text/plain") : "");
+  });
+  keys.addEventListener("copy", function (ev) {
+    if (editor || !current || !ev.clipboardData) return;
+    ev.preventDefault();
+    ev.clipboardData.setData("text/plain", clipboardCell(valueOf(current)));
+    bar(current, "已复制「" + valueOf(current) + "」");
+  });
   table.addEventListener("focus", function () { if (current && !editor) focusKeys(); });
 
   keys.addEventListener("keydown", function (ev) {
@@ -272,6 +364,10 @@
     });
   });
 
+  // What the last paste said, across the reload that shows its new rows.
+  const said = sessionStorage.getItem("caiji-grid-said");
+  sessionStorage.removeItem("caiji-grid-said");
+
   // Start at the row the address names (?focus=ROW), else at the first cell.
   const focus = new URLSearchParams(window.location.search).get("focus");
   const start = (focus && rows().find(function (tr) { return tr.dataset.row === focus; })) || rows()[0];
@@ -279,4 +375,5 @@
     select(dataCells(start)[0], !!focus);
     if (focus) focusKeys();
   }
+  if (said) { msgBar.textContent = said; msgBar.dataset.last = said; }
 })();
