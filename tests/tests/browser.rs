@@ -243,6 +243,27 @@ impl Browser {
     }
 
     /// Saves what the window shows as `<screenshot dir>/<name>.png`.
+    /// Prints the page as the browser would on A4 paper, saves the PDF beside the screenshots
+    /// and returns its text (by Poppler's `pdftotext`, which the test command installs).
+    pub fn print(&self, name: &str) -> String {
+        let config = fantoccini::wd::PrintConfiguration::builder()
+            .orientation(fantoccini::wd::PrintOrientation::Landscape)
+            .build()
+            .expect("print settings");
+        let pdf = self.rt.block_on(self.c().print(config)).expect("print");
+        assert!(pdf.starts_with(b"%PDF"), "not a PDF");
+        let path = screenshot_dir().join(format!("{name}.pdf"));
+        std::fs::write(&path, &pdf).expect("write the PDF");
+        let out = Command::new(find_program(&["pdftotext"]))
+            .args(["-layout", "-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-")
+            .output()
+            .expect("run pdftotext");
+        assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("UTF-8 text")
+    }
+
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.rt.block_on(self.c().screenshot()).expect("screenshot");
         let path = screenshot_dir().join(format!("{name}.png"));

@@ -227,6 +227,10 @@ fn a_block_copied_from_excel_pastes_into_the_grid_and_a_cell_copies_out() {
     assert_eq!(copied.as_str(), Some("钱七"));
     b.wait_text("#cell-msg", "已复制");
     b.screenshot("agent-grid-paste");
+    // On paper: the rows, without the toolbar and buttons.
+    let paper = b.print("agent-grid");
+    assert!(paper.contains("钱七") && paper.contains("王五五"), "{paper}");
+    assert!(!paper.contains("新增一行") && !paper.contains("退出登录"), "no buttons on paper: {paper}");
 }
 
 #[test]

@@ -219,6 +219,10 @@ fn progress_board_follows_a_submission_synced_from_an_agent() {
     hub.ok(&["plan", "set", "A6-1-1", "jsjx", "--deadline", "2020-01-01"]);
     b.wait_text("#cell-A6-1-1-jsjx", "逾期");
     b.screenshot("hub-board");
+    // On paper: the board without the navigation and buttons.
+    let paper = b.print("hub-board");
+    assert!(paper.contains("计算机系") && paper.contains("逾期"), "{paper}");
+    assert!(!paper.contains("退出登录"), "no buttons on paper: {paper}");
 
     // Submitted and synced on the agent: the board refreshes itself.
     submit(&a);
