@@ -85,10 +85,12 @@ pub struct Docs {
 /// `PRAGMA user_version`.
 pub fn connect(path: &std::path::Path, migrations: &[&[&str]]) -> Result<Connection, DocError> {
     let mut conn = Connection::open(path)?;
+    // First, so that even the journal-mode switch waits for a running `serve` that is writing
+    // (without it, a command run beside `serve` could fail at once with "database is locked").
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > migrations.len() as i64 {
         return Err(DocError::TooNew(version));

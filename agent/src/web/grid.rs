@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use caiji_shared::Value;
 use caiji_shared::catalog::{Field, Table};
 use caiji_shared::sheet::{Row, RowId};
-use caiji_shared::validate::{Finding, RowData, check_across, check_row, check_sheet};
+use caiji_shared::validate::{Finding, RowData, Tally, check_across, check_row, check_sheet};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -107,6 +107,18 @@ pub(super) fn checked(
     let (rows, findings) = (Arc::new(rows), Arc::new(findings));
     *lock(cache) = Some(Checked { sheet, heads, rows: rows.clone(), findings: findings.clone() });
     Ok((rows, findings))
+}
+
+/// The live row count and the findings' tally of `table`'s sheet from `cache`, when it holds
+/// that sheet as it is now (so 我的报表 need not re-check the sheet just edited).
+pub(super) fn cached_tally(s: &mut Store, cache: &Mutex<Option<Checked>>, table: &str) -> Option<(usize, Tally)> {
+    let sheet = s.sheet_id(table).to_string();
+    let heads = s.sheet(table).ok()?.heads();
+    let guard = lock(cache);
+    let c = guard.as_ref().filter(|c| c.sheet == sheet && c.heads == heads)?;
+    let errors = c.findings.values().flatten().filter(|f| f.is_error()).count();
+    let all = c.findings.values().map(Vec::len).sum::<usize>();
+    Some((c.rows.iter().filter(|r| !r.deleted).count(), Tally { errors, warnings: all - errors }))
 }
 
 fn lock(cache: &Mutex<Option<Checked>>) -> std::sync::MutexGuard<'_, Option<Checked>> {

@@ -2,7 +2,7 @@
 //! and the office's comments waiting; and the helpers the other screens share about a sheet.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::response::Response;
@@ -130,7 +130,7 @@ struct Line {
     open_comments: usize,
 }
 
-fn lines(s: &mut Store) -> Result<Vec<Line>, WebError> {
+fn lines(s: &mut Store, cache: &Mutex<Option<super::grid::Checked>>) -> Result<Vec<Line>, WebError> {
     let plan = s.plan()?;
     let sync = s.sheet_sync()?;
     let enrolled = s.hub()?.is_some();
@@ -139,8 +139,13 @@ fn lines(s: &mut Store) -> Result<Vec<Line>, WebError> {
     let mut out = Vec::new();
     for (id, title) in tables {
         let (rows, tally) = if stored.contains(&id) {
-            let (rows, findings) = crate::cmd::sheet_findings(s, &id)?;
-            (rows.len(), Tally::of(&findings))
+            match super::grid::cached_tally(s, cache, &id) {
+                Some(got) => got,
+                None => {
+                    let (rows, findings) = crate::cmd::sheet_findings(s, &id)?;
+                    (rows.len(), Tally::of(&findings))
+                }
+            }
         } else {
             (0, Tally::default())
         };
@@ -163,8 +168,9 @@ fn lines(s: &mut Store) -> Result<Vec<Line>, WebError> {
 }
 
 pub async fn home(State(state): State<Arc<WebState>>, session: Session) -> Result<Response, WebError> {
+    let st = state.clone();
     with_store(&state, move |s| {
-        let lines = lines(s)?;
+        let lines = lines(s, &st.grid)?;
         let today = chrono::Local::now().date_naive();
         let f = frame(s, &session, "/", session.flash.clone());
         let body = html! {

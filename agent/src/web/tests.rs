@@ -693,6 +693,16 @@ async fn edits_keep_the_grids_checks_as_a_fresh_check_would_find_them() {
         let (app, cookie) = (site.app.clone(), b.cookie.clone());
         async move {
             let fb = sign_in(&fresh, "张三").await;
+            // 我的报表 counts the rows and problems as a fresh check does (before the fresh
+            // site's grid has cached anything).
+            let line = |page: String| {
+                let start = page.find("<tr data-table=\"A6-1-1\"").expect("the table's line");
+                page[start..start + page[start..].find("</tr>").unwrap()].to_string()
+            };
+            let again = line(text(send(&fresh, get("/", Some(&fb))).await).await);
+            let req = Request::get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+            let cached = line(text(app.clone().oneshot(req).await.unwrap()).await);
+            assert_eq!(cached, again, "{step}: 我的报表");
             for q in ["", "?only=errors"] {
                 let req =
                     Request::get(format!("/tables/A6-1-1{q}")).header(header::COOKIE, &cookie).body(Body::empty());
