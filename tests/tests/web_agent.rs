@@ -217,6 +217,14 @@ fn a_block_copied_from_excel_pastes_into_the_grid_and_a_cell_copies_out() {
     assert!(b.text(".pager").contains("本表共 3 行"), "{}", b.text(".pager"));
     b.goto(&web.at("/tables/A6-1-1"));
     assert_eq!(b.text(&format!("{} span.v", cell(1, "birth"))), "198509", "stored");
+    // Ctrl+Z undoes a paste made on the page, all of it.
+    b.click(&cell(1, "post"));
+    paste(&b, "主任\r\n副主任\r\n");
+    b.wait_text(&format!("{} span.v", cell(2, "post")), "副主任");
+    b.send_keys("#grid-keys", "\u{E009}z\u{E000}");
+    b.wait_text("#cell-msg", "已撤销上一次粘贴（2 个单元格）");
+    assert_eq!(b.text(&format!("{} span.v", cell(1, "post"))), "");
+    assert_eq!(b.text(&format!("{} span.v", cell(2, "post"))), "");
     // Ctrl+C copies the current cell as Excel takes it.
     b.click(&cell(3, "name"));
     let copied = b.execute(
@@ -226,6 +234,16 @@ fn a_block_copied_from_excel_pastes_into_the_grid_and_a_cell_copies_out() {
     );
     assert_eq!(copied.as_str(), Some("钱七"));
     b.wait_text("#cell-msg", "已复制");
+    // Ctrl+Z puts back what the last save replaced, on the page and in the store.
+    b.send_keys("#grid-keys", "钱八");
+    b.send_keys("#grid input.cell-editor", ENTER);
+    b.wait_text(&format!("{} span.v", cell(3, "name")), "钱八");
+    b.click(&cell(1, "dept"));
+    b.send_keys("#grid-keys", "\u{E009}z\u{E000}");
+    b.wait_text(&format!("{} span.v", cell(3, "name")), "钱七");
+    b.wait_text("#cell-msg", "已撤销");
+    b.send_keys("#grid-keys", "\u{E009}z\u{E000}");
+    b.wait_text("#cell-msg", "没有可以撤销的修改");
     b.screenshot("agent-grid-paste");
     // On paper: the rows, without the toolbar and buttons.
     let paper = b.print("agent-grid");

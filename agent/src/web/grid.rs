@@ -324,7 +324,7 @@ fn cell_bar(v: &View) -> Markup {
             span #cell-msg.msg {}
             a #cell-history hidden href="#" { "查看此单元格的修改历史" }
             div #cell-help.muted {
-                @if v.editable { "方向键移动，回车或 F2 修改，直接打字即开始填写；回车保存并下移，Tab 右移，Esc 取消；Ctrl+C 复制，Ctrl+V 可粘贴从 Excel 复制的多行多列。" }
+                @if v.editable { "方向键移动，回车或 F2 修改，直接打字即开始填写；回车保存并下移，Tab 右移，Esc 取消；Ctrl+C 复制，Ctrl+V 可粘贴从 Excel 复制的多行多列，Ctrl+Z 撤销。" }
                 @else { "本表当前只读。" }
             }
         }

@@ -3,7 +3,8 @@
 // Keys as in Excel: arrows and Home/End move (PageUp/PageDown turn the page); Enter or F2
 // edits; typing starts editing; Enter saves and moves down, Tab saves and moves right
 // (Shift+Tab left); Esc cancels; Delete clears a cell; Ctrl+C copies the cell and Ctrl+V
-// pastes a block copied from Excel (tab-separated rows) from the current cell.
+// pastes a block copied from Excel (tab-separated rows) from the current cell; Ctrl+Z undoes
+// the last save or paste made on the page.
 // Each save is a POST of one cell; the reply is the stored value and its problems. A failed
 // save keeps the editor open with the typed text, so nothing typed is lost.
 "use strict";
@@ -21,6 +22,8 @@
   const historyLink = document.getElementById("cell-history");
   let current = null;
   let editor = null; // { td, input, original, busy, timer }
+  // Ctrl+Z: what each save or paste on this page replaced, as a paste that puts it back.
+  const undo = [];
 
   function rows() { return Array.from(table.querySelectorAll("tbody tr[data-row]")); }
   function dataCells(tr) { return Array.from(tr.querySelectorAll("td[data-field]")); }
@@ -160,6 +163,9 @@
         { row: e.td.parentElement.dataset.row, field: e.td.dataset.field, text: text });
       closeEditor(r.value);
       showMessages(e.td, r.messages);
+      if (r.saved) {
+        undo.push({ rows: [e.td.parentElement.dataset.row], fields: [e.td.dataset.field], cells: [[e.original]] });
+      }
       if (r.saved && enrolled) e.td.classList.add("c-pending");
       e.td.classList.add("saved");
       const said = r.messages.map(function (m) { return m.message; }).join("；");
@@ -244,6 +250,16 @@
       .map(function (tr) { return tr.dataset.row; });
     const cells = dataCells(start.parentElement);
     const fields = cells.slice(cells.indexOf(start)).map(function (td) { return td.dataset.field; });
+    // What the block covers now, to put back on Ctrl+Z.
+    const before = {
+      rows: targets.slice(0, block.length), fields: fields,
+      cells: targets.slice(0, block.length).map(function (row, i) {
+        const tr = all.find(function (x) { return x.dataset.row === row; });
+        return fields.slice(0, block[i].length).map(function (f) {
+          return valueOf(tr.querySelector('td[data-field="' + CSS.escape(f) + '"]'));
+        });
+      }),
+    };
     bar(start, "正在粘贴…");
     try {
       const r = await caiji.post("/tables/" + encodeURIComponent(tableId) + "/paste",
@@ -253,22 +269,52 @@
         window.location.href = "/tables/" + encodeURIComponent(tableId) + "?focus=" + encodeURIComponent(start.parentElement.dataset.row);
         return;
       }
-      r.cells.forEach(function (c) {
-        const tr = all.find(function (x) { return x.dataset.row === c.row; });
-        const td = tr && tr.querySelector('td[data-field="' + CSS.escape(c.field) + '"]');
-        if (!td) return;
-        const v = td.querySelector("span.v");
-        if (v && v.textContent !== c.value) {
-          v.textContent = c.value;
-          td.classList.add("saved");
-          if (enrolled) td.classList.add("c-pending");
-        }
-        showMessages(td, c.messages);
-      });
+      undo.push(before);
+      shown(r.cells);
       bar(start, r.message);
       msgBar.dataset.last = r.message;
     } catch (err) {
       bar(start, err.message);
+    }
+  }
+
+  // Shows cells as the server stored them (a paste's or an undo's reply).
+  function shown(cells) {
+    const all = rows();
+    cells.forEach(function (c) {
+      const tr = all.find(function (x) { return x.dataset.row === c.row; });
+      const td = tr && tr.querySelector('td[data-field="' + CSS.escape(c.field) + '"]');
+      if (!td) return;
+      const v = td.querySelector("span.v");
+      if (v && v.textContent !== c.value) {
+        v.textContent = c.value;
+        td.classList.add("saved");
+        if (enrolled) td.classList.add("c-pending");
+      }
+      showMessages(td, c.messages);
+    });
+  }
+
+  // Ctrl+Z puts back what the last save or paste on this page replaced (a new row added by
+  // a paste stays: delete it if it is not wanted).
+  async function undoLast() {
+    const last = undo.pop();
+    if (!last) { if (current) bar(current, "没有可以撤销的修改"); return; }
+    const all = rows();
+    const tr = all.find(function (x) { return x.dataset.row === last.rows[0]; });
+    const td = tr && tr.querySelector('td[data-field="' + CSS.escape(last.fields[0]) + '"]');
+    if (td) select(td, true);
+    try {
+      const r = await caiji.post("/tables/" + encodeURIComponent(tableId) + "/paste",
+        { rows: last.rows, fields: last.fields, cells: last.cells, append: false });
+      shown(r.cells);
+      const n = last.cells.reduce(function (a, row) { return a + row.length; }, 0);
+      const said = n === 1 ? "已撤销：" + (td ? where(td) : "") + " 恢复为「" + last.cells[0][0] + "」" : "已撤销上一次粘贴（" + n + " 个单元格）";
+      if (current) bar(current, said);
+      msgBar.dataset.last = said;
+    } catch (err) {
+      undo.push(last);
+      if (current) bar(current, err.message);
     }
   }
 
@@ -315,6 +361,11 @@
   keys.addEventListener("keydown", function (ev) {
     if (editor || !current || ev.isComposing || ev.keyCode === 229) return;
     const k = ev.key;
+    if ((ev.ctrlKey || ev.metaKey) && (k === "z" || k === "Z") && !ev.shiftKey) {
+      ev.preventDefault();
+      if (editable) undoLast();
+      return;
+    }
     const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
     if (moves[k]) { ev.preventDefault(); move(moves[k][0], moves[k][1]); }
     else if (k === "Tab") { ev.preventDefault(); move(0, ev.shiftKey ? -1 : 1); }
