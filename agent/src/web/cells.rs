@@ -3,6 +3,7 @@
 //! that fails validation is stored as typed and flagged, as an import does, so nothing typed
 //! is lost.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State};
@@ -307,16 +308,17 @@ fn paste_cells(
     }
     // The rows pasted into, as the user sees them numbered.
     let (rows, _) = grid::checked(s, cache, &t)?;
-    let live: Vec<&caiji_shared::sheet::Row> = rows.iter().filter(|r| !r.deleted).collect();
+    let live: HashMap<&str, (usize, &caiji_shared::sheet::Row)> =
+        rows.iter().filter(|r| !r.deleted).enumerate().map(|(i, r)| (r.id.as_str(), (i, r))).collect();
     let mut targets = Vec::new();
     for id in body.rows.iter().take(body.cells.len()) {
-        let Some((n, r)) = live.iter().enumerate().find(|(_, r)| r.id.as_str() == id) else {
+        let Some(&(n, r)) = live.get(id.as_str()) else {
             return Err(WebError::not_found(format!(
                 "{} 中没有要粘贴的某一行（可能已被删除），未粘贴；请刷新页面",
                 t.title()
             )));
         };
-        targets.push((n + 1, (*r).clone()));
+        targets.push((n + 1, r.clone()));
     }
     let first_new = live.len() + 1;
     drop(rows);

@@ -159,10 +159,16 @@ fn patch_rows(s: &mut Store, c: &mut Checked, table: &Table, changed: &[RowId]) 
     let dept = s.info().department_name.clone();
     let Ok(sheet) = s.sheet(&table.id) else { return false };
     let heads = sheet.heads();
+    let mut seen = HashSet::new();
+    let changed: Vec<&RowId> = changed.iter().filter(|id| seen.insert(id.as_str())).collect();
+    let Some(fresh) = changed.iter().map(|id| sheet.row(id)).collect::<Option<Vec<Row>>>() else { return false };
+    let at: Vec<Option<usize>> = {
+        let index: HashMap<&str, usize> = c.rows.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+        changed.iter().map(|id| index.get(id.as_str()).copied()).collect()
+    };
     let rows = Arc::make_mut(&mut c.rows);
-    for id in changed {
-        let Some(now) = sheet.row(id) else { return false };
-        match rows.iter().position(|r| r.id == *id) {
+    for (now, at) in fresh.into_iter().zip(at) {
+        match at {
             Some(i) if rows[i].deleted == now.deleted && rows[i].order == now.order => rows[i] = now,
             Some(_) => return false,
             None => rows.push(now),
@@ -172,7 +178,7 @@ fn patch_rows(s: &mut Store, c: &mut Checked, table: &Table, changed: &[RowId]) 
     if !rows.windows(2).all(|w| (w[0].order, &w[0].id) <= (w[1].order, &w[1].id)) {
         return false;
     }
-    let changed: HashSet<&str> = changed.iter().map(RowId::as_str).collect();
+    let changed: HashSet<&str> = changed.iter().map(|id| id.as_str()).collect();
     let findings = Arc::make_mut(&mut c.findings);
     findings.retain(|(row, _), found| {
         if changed.contains(row.as_str()) {
