@@ -189,7 +189,7 @@ impl Docs {
                 continue;
             }
             let key = id.to_string();
-            let live = loaded.sheet.live_count() as i64;
+            let live = loaded.sheet.live_count_now() as i64;
             tx.execute(
                 "INSERT INTO sheets (sheet, edition, year, table_id, department, heads, live_rows, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)

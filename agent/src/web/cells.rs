@@ -436,7 +436,7 @@ pub async fn add_row(
             Ok(())
         })?;
         grid::patch(s, &st.grid, &t, &before, std::slice::from_ref(&rid));
-        let n = s.sheet(&t.id)?.live_count();
+        let n = s.sheet(&t.id)?.live_count_now();
         let to = format!("/tables/{}?focus={}", t.id, rid.as_str());
         Ok(super::SITE.redirect_with(&to, webkit::ok(format!("已在 {} 新增第{n}行，请填写", t.id))))
     })

@@ -195,6 +195,17 @@ pub struct Sheet {
     doc: AutoCommit,
     /// The `rows` map, resolved once: it is created by the genesis and never replaced.
     rows: ObjId,
+    /// The live row count and the highest row order at some heads, kept in step by this
+    /// sheet's own writes; anything else (a merge, a sync message, `doc_mut`) moves the heads
+    /// away from these, and they are counted again when next asked for.
+    known: Option<Known>,
+}
+
+#[derive(Debug, Clone)]
+struct Known {
+    heads: Vec<ChangeHash>,
+    live: usize,
+    max_order: Option<i64>,
 }
 
 impl Sheet {
@@ -207,7 +218,7 @@ impl Sheet {
             .expect("writing fixed scalars into a new document cannot fail");
         doc.commit_with(CommitOptions::default().with_time(0).with_message(genesis_message()));
         doc.set_actor(ActorId::random());
-        Sheet { id: id.clone(), schema_version, doc, rows }
+        Sheet { id: id.clone(), schema_version, doc, rows, known: None }
     }
 
     fn write_genesis(doc: &mut AutoCommit, id: &SheetId, schema_version: u32) -> Result<ObjId, AutomergeError> {
@@ -246,7 +257,7 @@ impl Sheet {
 
     fn from_doc(doc: AutoCommit) -> Result<Sheet, SheetError> {
         let (id, schema_version, rows) = Self::read_identity(&doc)?;
-        Ok(Sheet { id, schema_version, doc, rows })
+        Ok(Sheet { id, schema_version, doc, rows, known: None })
     }
 
     /// The sheet's identity as the document's root states it.
@@ -369,7 +380,13 @@ impl Sheet {
     /// The sheet as it was at `heads`, as a new replica with a fresh actor.
     pub fn fork_at(&mut self, heads: &[ChangeHash]) -> Result<Sheet, SheetError> {
         let doc = self.doc.fork_at(heads)?;
-        Ok(Sheet { id: self.id.clone(), schema_version: self.schema_version, doc, rows: self.rows.clone() })
+        Ok(Sheet {
+            id: self.id.clone(),
+            schema_version: self.schema_version,
+            doc,
+            rows: self.rows.clone(),
+            known: None,
+        })
     }
 
     // ---- writes -------------------------------------------------------------------------
@@ -403,7 +420,9 @@ impl Sheet {
     pub fn add_row(&mut self, edit: Edit, row: &RowId, cells: &[(String, Value)]) -> Result<ChangeHash, SheetError> {
         let order = self.next_order();
         self.insert_row(row, cells, order)?;
-        Ok(self.commit(edit, Action::AddRow, None).expect("a new row is a change"))
+        let h = self.commit(edit, Action::AddRow, None).expect("a new row is a change");
+        self.counted(h, 1, Some(order));
+        Ok(h)
     }
 
     fn insert_row(&mut self, row: &RowId, cells: &[(String, Value)], order: i64) -> Result<(), SheetError> {
@@ -437,10 +456,14 @@ impl Sheet {
         let mut hashes = Vec::new();
         for chunk in rows.chunks(batch.max(1)) {
             for (id, cells) in chunk {
-                self.insert_row(id, cells, order)?;
+                if let Err(e) = self.insert_row(id, cells, order) {
+                    self.known = None;
+                    return Err(e);
+                }
                 order += 1;
             }
             if let Some(h) = self.commit(edit, Action::Import, note.map(String::from)) {
+                self.counted(h, chunk.len() as isize, Some(order - 1));
                 hashes.push(h);
             }
         }
@@ -454,10 +477,16 @@ impl Sheet {
         rows: &[(RowId, Vec<(String, Value)>)],
         note: &str,
     ) -> Result<(), SheetError> {
-        for (order, (id, cells)) in (self.next_order()..).zip(rows) {
-            self.insert_row(id, cells, order)?;
+        let first = self.next_order();
+        for (order, (id, cells)) in (first..).zip(rows) {
+            if let Err(e) = self.insert_row(id, cells, order) {
+                self.known = None;
+                return Err(e);
+            }
         }
-        self.commit(edit, Action::Rollover, Some(note.to_string()));
+        if let Some(h) = self.commit(edit, Action::Rollover, Some(note.to_string())) {
+            self.counted(h, rows.len() as isize, Some(first + rows.len() as i64 - 1));
+        }
         Ok(())
     }
 
@@ -470,8 +499,14 @@ impl Sheet {
         field: &str,
         value: Option<&Value>,
     ) -> Result<Option<ChangeHash>, SheetError> {
+        let known = self.fresh_known();
         self.write_cells(row, &[(field.to_string(), value.cloned())])?;
-        Ok(self.commit(edit, Action::SetCell, None))
+        let h = self.commit(edit, Action::SetCell, None);
+        self.known = known;
+        if let Some(h) = h {
+            self.counted(h, 0, None);
+        }
+        Ok(h)
     }
 
     /// Sets several cells of one row in one change (e.g. a re-import of a changed row).
@@ -482,8 +517,14 @@ impl Sheet {
         cells: &[(String, Option<Value>)],
         note: Option<&str>,
     ) -> Result<Option<ChangeHash>, SheetError> {
+        let known = self.fresh_known();
         self.write_cells(row, cells)?;
-        Ok(self.commit(edit, Action::UpdateRow, note.map(String::from)))
+        let h = self.commit(edit, Action::UpdateRow, note.map(String::from));
+        self.known = known;
+        if let Some(h) = h {
+            self.counted(h, 0, None);
+        }
+        Ok(h)
     }
 
     /// Updates many rows (a re-import), committing every `batch` rows. Each update names the
@@ -496,6 +537,8 @@ impl Sheet {
         batch: usize,
         note: Option<&str>,
     ) -> Result<Vec<ChangeHash>, SheetError> {
+        // Restores change the live count: counted again when next asked for.
+        self.known = None;
         let mut hashes = Vec::new();
         for chunk in updates.chunks(batch.max(1)) {
             for u in chunk {
@@ -559,8 +602,14 @@ impl Sheet {
         if read::is_deleted(&self.doc, &obj, None) == deleted {
             return Ok(None);
         }
+        let known = self.fresh_known();
         self.doc.put(&obj, DELETED, deleted)?;
-        Ok(self.commit(edit, action, None))
+        let h = self.commit(edit, action, None);
+        self.known = known;
+        if let Some(h) = h {
+            self.counted(h, if deleted { -1 } else { 1 }, None);
+        }
+        Ok(h)
     }
 
     fn row_obj(&self, row: &RowId) -> Result<ObjId, SheetError> {
@@ -570,8 +619,42 @@ impl Sheet {
         }
     }
 
-    fn next_order(&self) -> i64 {
-        read::max_order(&self.doc, &self.rows).map_or(1, |m| m + 1)
+    fn next_order(&mut self) -> i64 {
+        self.known().max_order.map_or(1, |m| m + 1)
+    }
+
+    /// The live count and highest order now: remembered, or counted (reading every row).
+    fn known(&mut self) -> Known {
+        if let Some(k) = self.fresh_known() {
+            return k;
+        }
+        let heads = self.doc.get_heads();
+        let k = Known { heads, live: self.live_count(), max_order: read::max_order(&self.doc, &self.rows) };
+        self.known = Some(k.clone());
+        k
+    }
+
+    /// What is remembered, if it is of the sheet as it is now.
+    fn fresh_known(&mut self) -> Option<Known> {
+        let heads = self.doc.get_heads();
+        self.known.clone().filter(|k| k.heads == heads)
+    }
+
+    /// After this sheet's own change `h` (made on the sheet as remembered, if it is), which
+    /// changed the live count by `delta` and created rows up to `order`.
+    fn counted(&mut self, h: ChangeHash, delta: isize, order: Option<i64>) {
+        self.known = self.known.take().map(|k| Known {
+            // A local change depends on every head there was, so it is now the only one.
+            heads: vec![h],
+            live: k.live.saturating_add_signed(delta),
+            max_order: k.max_order.max(order),
+        });
+    }
+
+    /// The number of rows that are not deleted, remembered across this sheet's own edits
+    /// (so storing a one-cell edit does not read all 10,000 rows again).
+    pub fn live_count_now(&mut self) -> usize {
+        self.known().live
     }
 }
 

@@ -461,3 +461,70 @@ fn sheet_id_text_round_trip() {
         assert!(bad.parse::<SheetId>().is_err(), "{bad}");
     }
 }
+
+#[derive(Debug, Clone)]
+/// One write of the property below, on side A (true) or B.
+enum CountedWrite {
+    Add(bool),
+    AddMany(bool, u8),
+    Delete(bool, u8),
+    Restore(bool, u8),
+    Set(bool, u8),
+    Reimport(bool, u8),
+    CarryOver(bool),
+    Merge(bool),
+}
+
+fn counted_write() -> impl Strategy<Value = CountedWrite> {
+    prop_oneof![
+        any::<bool>().prop_map(CountedWrite::Add),
+        (any::<bool>(), 1u8..4).prop_map(|(a, n)| CountedWrite::AddMany(a, n)),
+        (any::<bool>(), any::<u8>()).prop_map(|(a, n)| CountedWrite::Delete(a, n)),
+        (any::<bool>(), any::<u8>()).prop_map(|(a, n)| CountedWrite::Restore(a, n)),
+        (any::<bool>(), any::<u8>()).prop_map(|(a, n)| CountedWrite::Set(a, n)),
+        (any::<bool>(), any::<u8>()).prop_map(|(a, n)| CountedWrite::Reimport(a, n)),
+        any::<bool>().prop_map(CountedWrite::CarryOver),
+        any::<bool>().prop_map(CountedWrite::Merge),
+    ]
+}
+
+proptest! {
+    /// The live count and next row order a sheet remembers across its own edits are what
+    /// reading every row gives, whatever mix of edits, re-imports and merges came before.
+    #[test]
+    fn remembered_counts_match_a_fresh_count(ops in proptest::collection::vec(counted_write(), 1..40)) {
+        let mut sides = [Sheet::genesis(&id(), 1), Sheet::genesis(&id(), 1)];
+        let mut next = 0u64;
+        let mut new_id = || { next += 1; RowId::v7(1_760_000_000_000 + next, [(next % 250) as u8; 10]) };
+        for op in ops {
+            let pick = |s: &Sheet, n: u8| { let r = s.rows(); (!r.is_empty()).then(|| r[n as usize % r.len()].id.clone()) };
+            match op {
+                CountedWrite::Add(a) => { sides[a as usize].add_row(edit("x", 1), &new_id(), &[]).unwrap(); }
+                CountedWrite::AddMany(a, n) => {
+                    let rows: Vec<(RowId, Vec<(String, Value)>)> = (0..n).map(|_| (new_id(), vec![])).collect();
+                    sides[a as usize].add_rows(edit("x", 1), &rows, 2, None).unwrap();
+                }
+                CountedWrite::Delete(a, n) => if let Some(r) = pick(&sides[a as usize], n) { sides[a as usize].delete_row(edit("x", 1), &r).unwrap(); },
+                CountedWrite::Restore(a, n) => if let Some(r) = pick(&sides[a as usize], n) { sides[a as usize].restore_row(edit("x", 1), &r).unwrap(); },
+                CountedWrite::Set(a, n) => if let Some(r) = pick(&sides[a as usize], n) {
+                    sides[a as usize].set_cell(edit("x", 1), &r, "name", Some(&text(&n.to_string()))).unwrap();
+                },
+                CountedWrite::Reimport(a, n) => if let Some(r) = pick(&sides[a as usize], n) {
+                    let u = RowUpdate { row: r, cells: vec![("name".into(), None)], restore: true };
+                    sides[a as usize].update_rows(edit("x", 1), &[u], 10, None).unwrap();
+                },
+                CountedWrite::CarryOver(a) => { sides[a as usize].carry_over(edit("x", 1), &[(new_id(), vec![])], "结转").unwrap(); }
+                CountedWrite::Merge(a) => {
+                    let [x, y] = &mut sides;
+                    if a { x.merge(y).unwrap(); } else { y.merge(x).unwrap(); }
+                }
+            }
+            for s in &mut sides {
+                let known = s.known();
+                prop_assert_eq!(known.live, s.live_count());
+                prop_assert_eq!(known.max_order, read::max_order(&s.doc, &s.rows));
+                prop_assert_eq!(known.heads, s.heads());
+            }
+        }
+    }
+}
