@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use caiji_shared::catalog::{Field, Table};
-use caiji_shared::sheet::{Row, SheetDiff, SheetId};
+use caiji_shared::sheet::{Row, Sheet, SheetDiff, SheetId};
 use caiji_shared::validate::{RowData, check_sheet};
 use caiji_shared::workflow::{Action, RecordKind};
 
@@ -99,17 +99,21 @@ pub fn submission(store: &mut HubStore, sheet: &SheetId) -> Result<Submission, H
         .map(|(i, r)| RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells })
         .collect();
     out.findings = check_sheet(&edition, table, period, Some(&sheet.department), &data);
+    // Each version is read once (reading 10,000 rows at some heads is the slow part).
     let previous: Vec<automerge::ChangeHash> = subs.len().checked_sub(2).map(|i| hashes(&subs[i])).unwrap_or_default();
     if !previous.is_empty() {
-        out.previous = Some(sheet_doc.diff(&previous, &at));
+        out.previous = Some(Sheet::diff_rows(&sheet_doc.live_rows_at(&previous), &out.rows));
     }
-    if let Some(locked) = crate::year::locked_heads(store, sheet)? {
-        let after = store.sheet(sheet)?.diff_since(&locked);
-        out.since = (!after.is_empty()).then_some((true, after));
-        return Ok(out);
-    }
-    let since = store.sheet(sheet)?.diff_since(&at);
-    out.since = (!since.is_empty()).then_some((false, since));
+    let locked = crate::year::locked_heads(store, sheet)?;
+    let sheet_doc = store.sheet(sheet)?;
+    let now = sheet_doc.heads();
+    let since = match &locked {
+        Some(l) if *l == now => SheetDiff::default(),
+        Some(l) => sheet_doc.diff(l, &now),
+        None if at == now => SheetDiff::default(),
+        None => Sheet::diff_rows(&out.rows, &sheet_doc.live_rows()),
+    };
+    out.since = (!since.is_empty()).then_some((locked.is_some(), since));
     Ok(out)
 }
 

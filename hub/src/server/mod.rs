@@ -41,13 +41,20 @@ pub struct AppState {
     pub events: Events,
     /// How the web screens set cookies (`Secure` unless serving plain HTTP).
     pub site: caiji_agent::webkit::Site,
+    /// The last review page's submission, reused while its sheet and records are unchanged.
+    pub(crate) reviewed: Mutex<Option<crate::web::review::Reviewed>>,
 }
 
 impl AppState {
     /// The state for serving `store` (cookies `Secure` when `secure`).
-    pub(crate) fn new(store: HubStore, secure: bool) -> Result<AppState, HubError> {
+    pub fn new(store: HubStore, secure: bool) -> Result<AppState, HubError> {
         let plan_version = store.plan_version()?;
-        Ok(AppState { store: Mutex::new(store), events: Events::new(plan_version), site: crate::web::site(secure) })
+        Ok(AppState {
+            store: Mutex::new(store),
+            events: Events::new(plan_version),
+            site: crate::web::site(secure),
+            reviewed: Mutex::new(None),
+        })
     }
 }
 

@@ -9,7 +9,7 @@ mod auth;
 mod board;
 mod merged;
 mod plan;
-mod review;
+pub(crate) mod review;
 #[cfg(test)]
 mod tests;
 mod who;

@@ -90,22 +90,51 @@ fn classes(flagged: bool, noted: bool) -> Option<&'static str> {
     }
 }
 
+/// The findings listed by name; the rest are marked on the data.
+const MAX_FINDINGS: usize = 200;
+
 #[derive(Deserialize, Default)]
 struct ReviewQuery {
     page: Option<String>,
     q: Option<String>,
+    /// "errors": only the rows with findings.
+    only: Option<String>,
 }
 
-fn render(
+/// A review page's data: the submission and the current rows' names. Reading, checking and
+/// diffing a 10,000-row submission takes about a second, so paging and searching it reuse
+/// this while the sheet's heads and its records (every action, comment and lock is one) stay
+/// as they were.
+pub struct Reviewed {
+    key: (String, Vec<automerge::ChangeHash>, usize, Option<i64>),
+    sub: Arc<Submission>,
+    names: Arc<RowNames>,
+}
+
+/// Row id → the name a row goes by on the page.
+type RowNames = BTreeMap<String, String>;
+
+/// The submission of `id` and its rows' names, from `cache` when nothing changed since.
+fn reviewed(
     store: &mut HubStore,
-    session: &Session,
+    cache: &std::sync::Mutex<Option<Reviewed>>,
     id: &SheetId,
-    sub: &Submission,
-    q: &ReviewQuery,
-) -> Result<Markup, WebError> {
+) -> Result<(Arc<Submission>, Arc<RowNames>), WebError> {
+    let records = store.sheet_records(id)?;
+    let key = (id.to_string(), store.sheet(id)?.heads(), records.len(), records.last().and_then(|r| r.seq));
+    if let Some(c) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref().filter(|c| c.key == key) {
+        return Ok((c.sub.clone(), c.names.clone()));
+    }
+    let sub = Arc::new(crate::review::submission(store, id)?);
+    let names = Arc::new(row_names(store, id)?);
+    *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(Reviewed { key, sub: sub.clone(), names: names.clone() });
+    Ok((sub, names))
+}
+
+/// Row names for diffs and comments: the natural key, else the row's number.
+fn row_names(store: &mut HubStore, id: &SheetId) -> Result<RowNames, WebError> {
     let table = store.table(&id.table)?.clone();
     let current = store.sheet(id)?.rows();
-    // Row names for diffs and comments: the natural key, else the row's number.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for (i, r) in current.iter().filter(|r| !r.deleted).enumerate() {
         let k = key(&table, r);
@@ -114,6 +143,17 @@ fn render(
     for r in current.iter().filter(|r| r.deleted) {
         names.entry(r.id.0.clone()).or_insert_with(|| format!("{}（已删除）", key(&table, r)));
     }
+    Ok(names)
+}
+
+fn render(
+    store: &mut HubStore,
+    session: &Session,
+    id: &SheetId,
+    (sub, names): (&Submission, &RowNames),
+    q: &ReviewQuery,
+) -> Result<Markup, WebError> {
+    let table = store.table(&id.table)?.clone();
     let deadline = store.deadline(id)?;
     let label = |f: &Option<String>| {
         f.as_deref().map(|f| table.field(f).map(|x| x.label_text()).unwrap_or_else(|| f.to_string()))
@@ -138,8 +178,15 @@ fn render(
     let csrf = &session.csrf;
     // The submitted rows, numbered as submitted, that match the search; one page of them shows.
     let search = Search::new(q.q.as_deref());
-    let shown: Vec<(usize, &Row)> =
-        sub.rows.iter().enumerate().map(|(i, r)| (i + 1, r)).filter(|(n, r)| search.matches(r, Some(*n), "")).collect();
+    let only_findings = q.only.as_deref() == Some("errors");
+    let with_findings: BTreeSet<usize> = sub.findings.iter().filter_map(|f| f.row_no).collect();
+    let shown: Vec<(usize, &Row)> = sub
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i + 1, r))
+        .filter(|(n, r)| (!only_findings || with_findings.contains(n)) && search.matches(r, Some(*n), ""))
+        .collect();
     let paging = Paging::asked(q.page.as_deref(), shown.len());
     // How a row is named in the comment form: its natural key, else its id (both are what
     // `review::parse_comment` takes), shown as the key or its number.
@@ -183,7 +230,13 @@ fn render(
                     section #findings {
                         h2 { "校验结果" }
                         @if sub.findings.is_empty() { p.muted { "没有发现问题。" } }
-                        ul { @for f in &sub.findings {
+                        @if sub.findings.len() > MAX_FINDINGS {
+                            p.hint {
+                                "共 " (sub.findings.len()) " 条问题，下面列出前 " (MAX_FINDINGS) " 条；全部问题在下面的数据中以颜色标出，"
+                                a #only-findings href=(paging::link(&base, &[("only", "errors".to_string())])) { "只看有问题的行" } "。"
+                            }
+                        }
+                        ul { @for f in sub.findings.iter().take(MAX_FINDINGS) {
                             li class=(if f.is_error() { "errors" } else { "warnings" }) { (f.severity.label()) " " (f.to_string()) }
                         } }
                     }
@@ -191,13 +244,13 @@ fn render(
                         h2 { "与上次报送相比" }
                         @match &sub.previous {
                             None => { p.muted #diff { "首次报送，下面的报送数据即全部内容。" } }
-                            Some(d) => { (diff_table("diff", &table, d, &names)) }
+                            Some(d) => { (diff_table("diff", &table, d, names)) }
                         }
                     }
                     @if let Some((locked, d)) = &sub.since {
                         section {
                             h2.warnings { @if *locked { "锁定后的修改（已保存，不在上报数据中）" } @else { "报送后又有修改（不在本次报送中）" } }
-                            (diff_table("since", &table, d, &names))
+                            (diff_table("since", &table, d, names))
                         }
                     }
                     section #submitted {
@@ -205,8 +258,12 @@ fn render(
                             h2 { "报送的数据（" (sub.rows.len()) " 行）" }
                             form.inline.no-print #data-search method="get" action=(base) {
                                 input type="search" name="q" value=[q.q.as_deref()] placeholder="搜索行号或内容…" aria-label="搜索报送的数据";
+                                select name="only" data-autosubmit aria-label="筛选" {
+                                    option value="" selected[!only_findings] { "全部行" }
+                                    option value="errors" selected[only_findings] { "有问题的行" }
+                                }
                                 button type="submit" { "搜索" }
-                                @if !search.is_empty() { a href=(base) { "清除" } }
+                                @if !search.is_empty() || only_findings { a href=(base) { "清除" } }
                             }
                         }
                         @if can_act { p.hint.no-print { "点击单元格可选定批注的行和字段，并查看谁改了这个数。" } }
@@ -230,7 +287,11 @@ fn render(
                                 }
                             }
                         }
-                        (paging::pager(paging, |n| paging::link(&base, &[("page", n.to_string()), ("q", q.q.clone().unwrap_or_default())]),
+                        (paging::pager(paging, |n| paging::link(&base, &[
+                                ("page", n.to_string()),
+                                ("q", q.q.clone().unwrap_or_default()),
+                                ("only", q.only.clone().unwrap_or_default()),
+                            ]),
                             html! { "符合条件 " (shown.len()) " 行，共 " (sub.rows.len()) " 行" }))
                     }
                 }
@@ -330,8 +391,8 @@ async fn page(
     let st = state.clone();
     with_store(&state, move |s| {
         let id = sheet_id(s, &table, &department)?;
-        let sub = crate::review::submission(s, &id)?;
-        let body = render(s, &session, &id, &sub, &q)?;
+        let (sub, names) = reviewed(s, &st.reviewed, &id)?;
+        let body = render(s, &session, &id, (&sub, &names), &q)?;
         let title = format!("审核 {} {}", id.table, id.department);
         let f = frame(&st, s, &session, "/", &["hub.js"]);
         Ok(webkit::page(&f, &title, body))

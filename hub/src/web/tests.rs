@@ -802,6 +802,10 @@ async fn review_and_merged_tables_search_and_page_on_the_server() {
         assert!(data(&page).contains("T001") && data(&page).contains("T002"), "page={p}");
         assert!(page.contains("第 1 / 1 页"), "page={p}: {page}");
     }
+    // Only the rows with findings (here both: required fields are empty).
+    let page = text(h.send(get("/review/A6-1-1/jsjx?only=errors", t)).await).await;
+    assert!(page.contains("<option value=\"errors\" selected>有问题的行</option>"), "{page}");
+    assert!(data(&page).contains("T001") && data(&page).contains("T002"), "{page}");
     // The merged table searches the department's name too.
     h.approve_all();
     let merged = |page: &str| {
@@ -812,4 +816,44 @@ async fn review_and_merged_tables_search_and_page_on_the_server() {
     let page = text(h.send(get("/merged/A6-1-1?q=T001", t)).await).await;
     assert!(merged(&page).contains("T001") && !merged(&page).contains("T002"), "{page}");
     assert!(page.contains("符合条件 1 行，全校共 2 行"), "{page}");
+}
+
+#[tokio::test]
+async fn the_review_shows_what_changed_after_the_submission_and_after_the_lock() {
+    let h = hub();
+    let (token, _) = h.login("审核员", PW).await;
+    let review = || {
+        let req = get("/review/A6-1-1/jsjx", Some(&token));
+        let app = h.app.clone();
+        async move { text(app.oneshot(req).await.unwrap()).await }
+    };
+    let since =
+        |page: &str| page.split("id=\"since\"").nth(1).map(|t| t.split("</table>").next().unwrap_or("").to_string());
+    let page = review().await;
+    assert!(since(&page).is_none() && !page.contains("报送后又有修改"), "nothing changed yet");
+    // The collector corrects T002 after submitting: shown apart, not in the submitted data.
+    let change = |to: &'static str| {
+        h.with(|s| {
+            let edit = Edit { user: "张三", time: crate::store::now() + 1 };
+            let row = RowId(h.t002.clone());
+            s.sheet(&sheet()).unwrap().set_cell(edit, &row, "birth", Some(&Value::from(to))).unwrap();
+            s.commit_sheets(&[sheet()], |_| Ok(())).unwrap();
+        })
+    };
+    change("198511");
+    let page = review().await;
+    assert!(page.contains("报送后又有修改（不在本次报送中）"), "{page}");
+    let d = since(&page).expect("the changes since");
+    assert!(d.contains("T002") && d.contains("<del>198512</del> → <ins>198511</ins>"), "{d}");
+    let data = page.split("id=\"data\"").nth(1).unwrap().split("</table>").next().unwrap();
+    assert!(data.contains("198512") && !data.contains("198511"), "the data is the submitted version");
+    // Accepted, merged, locked: a later change shows as after the lock.
+    h.approve_all();
+    let page = review().await;
+    assert!(!page.contains("锁定后的修改"), "{page}");
+    change("198510");
+    let page = review().await;
+    assert!(page.contains("锁定后的修改（已保存，不在上报数据中）"), "{page}");
+    let d = since(&page).expect("the changes since the lock");
+    assert!(d.contains("<del>198511</del> → <ins>198510</ins>"), "{d}");
 }

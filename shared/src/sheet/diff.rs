@@ -51,6 +51,13 @@ impl Sheet {
         diff_rows(&at(before), &at(after))
     }
 
+    /// The difference between two lists of live rows already read (e.g. at two submissions),
+    /// as [`Sheet::diff`] gives it for their heads.
+    pub fn diff_rows(before: &[Row], after: &[Row]) -> SheetDiff {
+        let by_id = |rows: &[Row]| -> BTreeMap<RowId, Row> { rows.iter().map(|r| (r.id.clone(), r.clone())).collect() };
+        diff_rows(&by_id(before), &by_id(after))
+    }
+
     /// What changed since `heads` (e.g. since the last submission) up to now.
     pub fn diff_since(&mut self, heads: &[ChangeHash]) -> SheetDiff {
         let now = self.heads();
