@@ -7,7 +7,7 @@
 //! value outside its list, so the submission has 170,000 findings (a worst case for the page).
 //! Prints one JSON line with the first view of the page (which reads, checks and diffs the
 //! submission) and the median and p95 of each request after it (a page, page 50, a search,
-//! the progress board), in milliseconds:
+//! the progress board), then the merged school-wide table likewise, in milliseconds:
 //! `{"bench":"review_10k","rows":10000,"first_page_ms":{…},"page_50_ms":{…},"search_ms":{…},…}`.
 #![allow(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
@@ -103,7 +103,8 @@ fn main() {
     submit(&mut s, &id);
     let build_s = t0.elapsed().as_secs_f64();
 
-    let app: Router = caiji_hub::server::router(Arc::new(AppState::new(s, true).expect("state")));
+    let state = Arc::new(AppState::new(s, true).expect("state"));
+    let app: Router = caiji_hub::server::router(state.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(async move {
         let login = Request::post("/login")
@@ -143,13 +144,24 @@ fn main() {
         let (page50, _, _) = time("/review/A6-1-1/jsjx?page=50".into()).await;
         let (search, _, _) = time("/review/A6-1-1/jsjx?q=%E6%95%99%E5%B8%884001".into()).await;
         let (board, _, _) = time("/".into()).await;
+        // Accepted and merged: the school-wide table, a page of it and a search.
+        {
+            let mut s = state.store.lock().expect("store");
+            s.office_act(&reviewer, &id, Action::Accept, None, &[]).expect("accept");
+            let admin = OfficeUser { name: "admin".into(), role: OfficeRole::Admin, department: None };
+            caiji_hub::year::merge(&mut s, &admin).expect("merge");
+        }
+        let (merged, _, merged_cold) = time("/merged/A6-1-1".into()).await;
+        let (merged_search, _, _) = time("/merged/A6-1-1?q=%E6%95%99%E5%B8%884001".into()).await;
         println!(
-            "{{\"bench\":\"review_10k\",\"rows\":{ROWS},\"fields\":{},\"runs\":{RUNS},\"cold_page_ms\":{cold:.1},\"first_page_ms\":{},\"page_50_ms\":{},\"search_ms\":{},\"board_ms\":{},\"page_bytes\":{first_bytes},\"build_s\":{build_s:.1}}}",
+            "{{\"bench\":\"review_10k\",\"rows\":{ROWS},\"fields\":{},\"runs\":{RUNS},\"cold_page_ms\":{cold:.1},\"first_page_ms\":{},\"page_50_ms\":{},\"search_ms\":{},\"board_ms\":{},\"merged_cold_ms\":{merged_cold:.1},\"merged_page_ms\":{},\"merged_search_ms\":{},\"page_bytes\":{first_bytes},\"build_s\":{build_s:.1}}}",
             table.fields.len(),
             stats(first),
             stats(page50),
             stats(search),
             stats(board),
+            stats(merged),
+            stats(merged_search),
         );
     });
 }

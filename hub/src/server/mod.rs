@@ -43,6 +43,9 @@ pub struct AppState {
     pub site: caiji_agent::webkit::Site,
     /// The last review page's submission, reused while its sheet and records are unchanged.
     pub(crate) reviewed: Mutex<Option<crate::web::review::Reviewed>>,
+    /// The merged tables' findings and the last school-wide table shown, reused while the
+    /// hub's data is unchanged.
+    pub(crate) merged: Mutex<crate::web::merged::MergedCache>,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             events: Events::new(plan_version),
             site: crate::web::site(secure),
             reviewed: Mutex::new(None),
+            merged: Mutex::new(crate::web::merged::MergedCache::default()),
         })
     }
 }

@@ -195,6 +195,14 @@ impl HubStore {
         Ok(format!("{seq}-{}-{depts}-{}", self.plan_version()?, self.info.year.0))
     }
 
+    /// Changes whenever anything the merged tables are made of changes: what the board
+    /// version covers, and any stored change to any sheet (every one stores a new chunk, whose
+    /// id only grows).
+    pub fn data_version(&self) -> Result<String, HubError> {
+        let chunk: i64 = self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM chunks", [], |r| r.get(0))?;
+        Ok(format!("{}-{chunk}", self.board_version()?))
+    }
+
     /// A comment by the office on a sheet, a row or a cell, without a workflow action.
     pub fn office_comment(
         &mut self,

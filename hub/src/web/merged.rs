@@ -3,7 +3,7 @@
 //! export, whose files can be downloaded here. Department heads may read the merged tables.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -89,8 +89,73 @@ fn rollover_ready(store: &HubStore) -> Result<(), WebError> {
     Ok(())
 }
 
-fn render_overview(store: &mut HubStore, session: &Session) -> Result<Markup, WebError> {
-    let (findings, counts) = crate::year::merged_findings(store)?;
+/// The merged tables' findings and the last school-wide table shown, at a data version
+/// ([`HubStore::data_version`]): checking every merged sheet and reading a 10,000-row table
+/// takes a good part of a second, so the overview and the pages of a table reuse them.
+#[derive(Default)]
+pub struct MergedCache {
+    version: String,
+    findings: Option<Arc<MergedFindings>>,
+    table: Option<Arc<MergedTable>>,
+}
+
+/// The merged tables' cross findings and (table, sheets, rows) counts.
+type MergedFindings = (Vec<Finding>, Vec<crate::year::TableCount>);
+/// A school-wide table and its rows with their departments.
+type MergedTable = (caiji_shared::Table, Vec<(String, Row)>);
+
+/// `merged_findings`, from `cache` while the data is unchanged.
+fn findings_of(store: &mut HubStore, cache: &Mutex<MergedCache>) -> Result<Arc<MergedFindings>, WebError> {
+    let version = store.data_version()?;
+    {
+        let c = cache.lock().unwrap_or_else(|p| p.into_inner());
+        if c.version == version
+            && let Some(f) = &c.findings
+        {
+            return Ok(f.clone());
+        }
+    }
+    let found = Arc::new(crate::year::merged_findings(store)?);
+    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if c.version != version {
+        *c = MergedCache { version, ..MergedCache::default() };
+    }
+    c.findings = Some(found.clone());
+    Ok(found)
+}
+
+/// `merged_table_rows` (which records the view in the audit log), from `cache` while the
+/// data is unchanged; the view is recorded either way.
+fn table_of(
+    store: &mut HubStore,
+    cache: &Mutex<MergedCache>,
+    user: &crate::store::OfficeUser,
+    table: &str,
+) -> Result<Arc<MergedTable>, WebError> {
+    let version = store.data_version()?;
+    {
+        let c = cache.lock().unwrap_or_else(|p| p.into_inner());
+        if c.version == version
+            && let Some(t) = c.table.as_ref().filter(|t| t.0.id == table)
+        {
+            let t = t.clone();
+            drop(c);
+            store.audit(&format!("user:{}", user.name), "view_merged", &t.0.id)?;
+            return Ok(t);
+        }
+    }
+    let got = Arc::new(crate::year::merged_table_rows(store, user, table)?);
+    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if c.version != version {
+        *c = MergedCache { version, ..MergedCache::default() };
+    }
+    c.table = Some(got.clone());
+    Ok(got)
+}
+
+fn render_overview(store: &mut HubStore, cache: &Mutex<MergedCache>, session: &Session) -> Result<Markup, WebError> {
+    let found = findings_of(store, cache)?;
+    let (findings, counts) = (&found.0, &found.1);
     let edition = store.edition().clone();
     let info = store.info().clone();
     // Every planned sheet's state, for the steps' overview and the exception form.
@@ -159,7 +224,7 @@ fn render_overview(store: &mut HubStore, session: &Session) -> Result<Markup, We
             @else {
                 table.list #merged-tables {
                     thead { tr { th { "表" } th { "已汇总部门" } th { "全校行数" } } }
-                    tbody { @for (t, sheets, rows) in &counts { tr {
+                    tbody { @for (t, sheets, rows) in counts { tr {
                         td { a href={ "/merged/" (t) } { (edition.table(t).map(|x| x.title()).unwrap_or_else(|| t.clone())) } }
                         td { (sheets) } td { (rows) }
                     } } }
@@ -169,7 +234,7 @@ fn render_overview(store: &mut HubStore, session: &Session) -> Result<Markup, We
         section {
             h2 { "重复与跨表问题" }
             p.hint { "同一唯一标识出现在多个部门、或跨表规则不满足时列在这里；请退回相应部门的表修改。" }
-            (findings_list(&findings))
+            (findings_list(findings))
         }
         @if role == OfficeRole::Admin {
             section #exports {
@@ -188,7 +253,7 @@ fn render_overview(store: &mut HubStore, session: &Session) -> Result<Markup, We
 async fn overview(State(state): State<Arc<AppState>>, session: Session) -> Result<Response, WebError> {
     let st = state.clone();
     with_store(&state, move |s| {
-        let body = render_overview(s, &session)?;
+        let body = render_overview(s, &st.merged, &session)?;
         let f = frame(&st, s, &session, "/merged", &[]);
         Ok(webkit::page(&f, "全校汇总", body))
     })
@@ -210,9 +275,10 @@ async fn table_page(
     let st = state.clone();
     with_store(&state, move |s| {
         let user = session.user.clone();
-        let (t, rows) = crate::year::merged_table_rows(s, &user, &table)?;
-        let (findings, _) = crate::year::merged_findings(s)?;
-        let findings: Vec<Finding> = findings.into_iter().filter(|f| f.table == t.id).collect();
+        let got = table_of(s, &st.merged, &user, &table)?;
+        let (t, rows) = (&got.0, &got.1);
+        let found = findings_of(s, &st.merged)?;
+        let findings: Vec<Finding> = found.0.iter().filter(|f| f.table == t.id).cloned().collect();
         let flagged: BTreeMap<(&str, &str), &str> = findings
             .iter()
             .filter_map(|f| Some(((f.row_id.as_deref()?, f.field.as_deref().unwrap_or("")), f.message.as_str())))

@@ -7,7 +7,7 @@
 mod audit;
 mod auth;
 mod board;
-mod merged;
+pub(crate) mod merged;
 mod plan;
 pub(crate) mod review;
 #[cfg(test)]

@@ -857,3 +857,41 @@ async fn the_review_shows_what_changed_after_the_submission_and_after_the_lock()
     let d = since(&page).expect("the changes since the lock");
     assert!(d.contains("<del>198511</del> → <ins>198510</ins>"), "{d}");
 }
+
+#[tokio::test]
+async fn the_merged_table_follows_changes_until_the_lock() {
+    let h = hub();
+    let (token, _) = h.login("admin", ADMIN_PW).await;
+    h.with(|s| {
+        s.office_act(&user("审核员", OfficeRole::Reviewer), &sheet(), Action::Accept, None, &[]).unwrap();
+        crate::year::merge(s, &user("admin", OfficeRole::Admin)).unwrap();
+    });
+    let merged = || {
+        let req = get("/merged/A6-1-1?q=T002", Some(&token));
+        let app = h.app.clone();
+        async move {
+            let page = text(app.oneshot(req).await.unwrap()).await;
+            page.split("id=\"merged\"").nth(1).unwrap_or("").split("</table>").next().unwrap_or("").to_string()
+        }
+    };
+    let change = |to: &'static str| {
+        h.with(|s| {
+            let edit = Edit { user: "张三", time: crate::store::now() + 1 };
+            s.sheet(&sheet()).unwrap().set_cell(edit, &RowId(h.t002.clone()), "birth", Some(&Value::from(to))).unwrap();
+            s.commit_sheets(&[sheet()], |_| Ok(())).unwrap();
+        })
+    };
+    assert!(merged().await.contains("198512"));
+    // Merged but not locked: the table is the sheet as it stands (the page shows it at once).
+    change("198511");
+    let table = merged().await;
+    assert!(table.contains("198511") && !table.contains("198512"), "{table}");
+    // Locked: the table stays at the locked version whatever changes after.
+    h.with(|s| crate::year::lock(s, &user("admin", OfficeRole::Admin)).unwrap());
+    change("198510");
+    let table = merged().await;
+    assert!(table.contains("198511") && !table.contains("198510"), "{table}");
+    // Each view is in the audit log, cached or not.
+    let views = h.with(|s| s.audit_log(None, 1000).unwrap().iter().filter(|e| e.2 == "view_merged").count());
+    assert_eq!(views, 3);
+}
