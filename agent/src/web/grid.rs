@@ -14,12 +14,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use caiji_shared::Value;
 use caiji_shared::catalog::{Field, Table};
-use caiji_shared::sheet::{Row, RowId};
+use caiji_shared::sheet::{Row, RowId, Sheet};
 use caiji_shared::validate::{Finding, RowData, Tally, check_across, check_row, check_sheet};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::tables::{SheetComment, comments, locked_reason, pending_cells};
+use super::tables::{SheetComment, comments, locked_reason};
 use super::{Session, WebState, cells, frame, review, with_store};
 use crate::store::Store;
 use crate::webkit::paging::{self, Paging, Search};
@@ -74,6 +74,9 @@ pub struct Checked {
     heads: Vec<ChangeHash>,
     rows: Arc<Vec<Row>>,
     findings: Arc<Findings>,
+    /// The live rows at the heads the hub last confirmed, for the "not yet on the hub" marks
+    /// (read once per sync, not on every page).
+    at_hub: Option<(Vec<ChangeHash>, Arc<Vec<Row>>)>,
 }
 
 /// The rows (deleted ones included, in order) and findings of `table`'s sheet, from `cache`
@@ -105,7 +108,7 @@ pub(super) fn checked(
         findings.entry(key).or_default().push(f);
     }
     let (rows, findings) = (Arc::new(rows), Arc::new(findings));
-    *lock(cache) = Some(Checked { sheet, heads, rows: rows.clone(), findings: findings.clone() });
+    *lock(cache) = Some(Checked { sheet, heads, rows: rows.clone(), findings: findings.clone(), at_hub: None });
     Ok((rows, findings))
 }
 
@@ -132,6 +135,50 @@ fn live_data(rows: &[Row]) -> Vec<RowData<'_>> {
         .enumerate()
         .map(|(i, r)| RowData { id: r.id.as_str(), row_no: i + 1, cells: &r.cells })
         .collect()
+}
+
+/// The cells saved here that the hub has not got: (row id, field), or (row id, "") for a row
+/// it has not got at all; `now` is the sheet's rows (from [`checked`]). Nothing when the agent
+/// is not enrolled or the hub has the sheet as it is.
+fn pending(
+    s: &mut Store,
+    cache: &Mutex<Option<Checked>>,
+    table: &Table,
+    now: &[Row],
+) -> Result<HashSet<(String, String)>, WebError> {
+    let mut out = HashSet::new();
+    if s.hub()?.is_none() {
+        return Ok(out);
+    }
+    let hub = s.hub_heads(&table.id)?;
+    if hub == s.sheet(&table.id)?.heads() {
+        return Ok(out);
+    }
+    let sheet = s.sheet_id(&table.id).to_string();
+    let known = lock(cache)
+        .as_ref()
+        .filter(|c| c.sheet == sheet)
+        .and_then(|c| c.at_hub.as_ref().filter(|(h, _)| *h == hub).map(|(_, rows)| rows.clone()));
+    let at_hub = match known {
+        Some(rows) => rows,
+        None => {
+            let rows = Arc::new(if hub.is_empty() { Vec::new() } else { s.sheet(&table.id)?.live_rows_at(&hub) });
+            if let Some(c) = lock(cache).as_mut().filter(|c| c.sheet == sheet) {
+                c.at_hub = Some((hub, rows.clone()));
+            }
+            rows
+        }
+    };
+    let diff = Sheet::diff_rows(at_hub.iter(), now.iter().filter(|r| !r.deleted));
+    for r in diff.added {
+        out.insert((r.id.0, String::new()));
+    }
+    for r in diff.changed {
+        for c in r.cells {
+            out.insert((r.row.0.clone(), c.field));
+        }
+    }
+    Ok(out)
 }
 
 /// Keeps `cache` in step after a write that changed cells of the rows `changed` or appended
@@ -237,7 +284,7 @@ fn view(s: &mut Store, cache: &Mutex<Option<Checked>>, id: &str, q: &GridQuery) 
         _ => Paging::asked(q.page.as_deref(), matched.len()),
     };
     let rows: Vec<(Option<usize>, Row)> = paging.slice(&matched).iter().map(|(n, r)| (*n, (*r).clone())).collect();
-    let pending = pending_cells(s, &table.id)?;
+    let pending = pending(s, cache, &table, &all)?;
     let append = state.editable() && only.is_empty() && search.is_empty() && paging.page == paging.pages;
     Ok(View {
         append,

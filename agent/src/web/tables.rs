@@ -1,7 +1,6 @@
 //! 我的报表: the department's tables with their state, deadline, size, problems, sync state
 //! and the office's comments waiting; and the helpers the other screens share about a sheet.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
@@ -65,27 +64,6 @@ pub fn reasons(store: &Store, table: &str) -> Result<Vec<(String, String, String
             _ => None,
         })
         .collect())
-}
-
-/// Cells (row id, field id; field "" for the whole row) changed here but not yet on the hub.
-pub fn pending_cells(s: &mut Store, table: &str) -> Result<HashSet<(String, String)>, WebError> {
-    let mut out = HashSet::new();
-    if s.hub()?.is_none() {
-        return Ok(out);
-    }
-    let hub = s.hub_heads(table)?;
-    let sheet = s.sheet(table)?;
-    let now = sheet.heads();
-    let diff = sheet.diff(&hub, &now);
-    for r in diff.added {
-        out.insert((r.id.0, String::new()));
-    }
-    for r in diff.changed {
-        for c in r.cells {
-            out.insert((r.row.0.clone(), c.field));
-        }
-    }
-    Ok(out)
 }
 
 /// Days from `today` to the deadline (`YYYY-MM-DD`): negative when it has passed.

@@ -16,7 +16,7 @@ use caiji_shared::workflow::{Role, State as Flow};
 use tower::ServiceExt;
 
 use super::{SITE, router};
-use crate::store::{AgentInfo, Store, StoreError};
+use crate::store::{AgentInfo, HubLink, Store, StoreError};
 
 const PW: &str = "password-2025";
 const TABLE: &str = "A6-1-1";
@@ -574,7 +574,6 @@ async fn sync_now_wakes_the_sync_loop_or_says_why_not() {
     use std::time::Duration;
 
     use crate::serve::Changes;
-    use crate::store::HubLink;
 
     // Not enrolled: the page has no button, and a post says so.
     let site = site();
@@ -842,4 +841,59 @@ async fn a_block_pasted_from_excel_is_stored_whole_or_not_at_all() {
     assert!(page.contains("data-append=\"1\"") && page.contains("钱七"));
     let page = text(send(&site, get("/tables/A6-1-1?q=T00", Some(&b))).await).await;
     assert!(page.contains("data-append=\"0\""), "a search shows no room to add rows");
+}
+
+#[tokio::test]
+async fn cells_not_yet_on_the_hub_are_marked_until_a_sync_takes_them() {
+    let site = site();
+    let link = HubLink {
+        url: "https://127.0.0.1:1".into(),
+        fingerprint: "00".repeat(32),
+        token: "t".into(),
+        agent_id: "a".into(),
+        school: "测试学校".into(),
+    };
+    site.store.lock().unwrap().set_hub(&link).unwrap();
+    let b = sign_in(&site, "张三").await;
+    let synced = || {
+        let mut s = site.store.lock().unwrap();
+        let key = s.sheet_id(TABLE).to_string();
+        let heads = s.sheet(TABLE).unwrap().heads();
+        s.record_sync(&[(key, heads)], &[]).unwrap();
+    };
+    let marks = || {
+        let req = get("/tables/A6-1-1", Some(&b));
+        let app = site.app.clone();
+        async move {
+            let page = text(app.oneshot(req).await.unwrap()).await;
+            let mut out: Vec<String> = Vec::new();
+            for row in page.split("<tr data-row=\"").skip(1) {
+                let id = &row[..row.find('"').unwrap()];
+                let no = if id == row1() { "1" } else { "2" };
+                if row.split("</tr>").next().unwrap().contains("class=\"rowno c-pending") {
+                    out.push(format!("{no}:"));
+                }
+                for cell in row.split("</tr>").next().unwrap().split("<td data-field=\"").skip(1) {
+                    let field = &cell[..cell.find('"').unwrap()];
+                    let head = &cell[..cell.find('>').unwrap()];
+                    if head.contains("c-pending") {
+                        out.push(format!("{no}:{field}"));
+                    }
+                }
+            }
+            out
+        }
+    };
+    // Never synced: every cell of both rows waits.
+    assert!(marks().await.len() >= 6, "{:?}", marks().await);
+    synced();
+    assert_eq!(marks().await, Vec::<String>::new(), "all on the hub");
+    // A cell saved here waits until the next sync takes it; the others stay unmarked.
+    let save = |v: &str| post_json("/tables/A6-1-1/cell", Some(&b), Some(&b.csrf), &cell_body(&row1(), "birth", v));
+    assert_eq!(send(&site, save("198502")).await.status(), StatusCode::OK);
+    assert_eq!(marks().await, ["1:birth"]);
+    assert_eq!(send(&site, save("198503")).await.status(), StatusCode::OK);
+    assert_eq!(marks().await, ["1:birth"], "still the one cell");
+    synced();
+    assert_eq!(marks().await, Vec::<String>::new());
 }

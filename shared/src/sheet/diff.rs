@@ -42,19 +42,17 @@ impl Sheet {
     /// The difference between the sheet at `before` and at `after` (heads; either may be
     /// empty for "nothing").
     pub fn diff(&self, before: &[ChangeHash], after: &[ChangeHash]) -> SheetDiff {
-        let at = |heads: &[ChangeHash]| -> BTreeMap<RowId, Row> {
-            if heads.is_empty() {
-                return BTreeMap::new();
-            }
-            self.live_rows_at(heads).into_iter().map(|r| (r.id.clone(), r)).collect()
-        };
-        diff_rows(&at(before), &at(after))
+        let at =
+            |heads: &[ChangeHash]| -> Vec<Row> { if heads.is_empty() { Vec::new() } else { self.live_rows_at(heads) } };
+        Self::diff_rows(&at(before), &at(after))
     }
 
     /// The difference between two lists of live rows already read (e.g. at two submissions),
     /// as [`Sheet::diff`] gives it for their heads.
-    pub fn diff_rows(before: &[Row], after: &[Row]) -> SheetDiff {
-        let by_id = |rows: &[Row]| -> BTreeMap<RowId, Row> { rows.iter().map(|r| (r.id.clone(), r.clone())).collect() };
+    pub fn diff_rows<'r>(
+        before: impl IntoIterator<Item = &'r Row>,
+        after: impl IntoIterator<Item = &'r Row>,
+    ) -> SheetDiff {
         diff_rows(&by_id(before), &by_id(after))
     }
 
@@ -65,11 +63,16 @@ impl Sheet {
     }
 }
 
-fn diff_rows(before: &BTreeMap<RowId, Row>, after: &BTreeMap<RowId, Row>) -> SheetDiff {
+fn by_id<'r>(rows: impl IntoIterator<Item = &'r Row>) -> BTreeMap<&'r RowId, &'r Row> {
+    rows.into_iter().map(|r| (&r.id, r)).collect()
+}
+
+fn diff_rows(before: &BTreeMap<&RowId, &Row>, after: &BTreeMap<&RowId, &Row>) -> SheetDiff {
     let mut diff = SheetDiff::default();
     for (id, row) in after {
         match before.get(id) {
-            None => diff.added.push(row.clone()),
+            None => diff.added.push((*row).clone()),
+            Some(old) if old.cells == row.cells => {}
             Some(old) => {
                 let fields: BTreeSet<&String> = old.cells.keys().chain(row.cells.keys()).collect();
                 let cells: Vec<CellChange> = fields
@@ -80,12 +83,12 @@ fn diff_rows(before: &BTreeMap<RowId, Row>, after: &BTreeMap<RowId, Row>) -> She
                     })
                     .collect();
                 if !cells.is_empty() {
-                    diff.changed.push(RowChange { row: id.clone(), cells });
+                    diff.changed.push(RowChange { row: (*id).clone(), cells });
                 }
             }
         }
     }
-    diff.removed = before.iter().filter(|(id, _)| !after.contains_key(*id)).map(|(_, r)| r.clone()).collect();
+    diff.removed = before.iter().filter(|(id, _)| !after.contains_key(*id)).map(|(_, r)| (*r).clone()).collect();
     let order = |r: &Row| (r.order, r.id.clone());
     diff.added.sort_by_key(order);
     diff.removed.sort_by_key(order);
