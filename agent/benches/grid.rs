@@ -16,53 +16,21 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use caiji_agent::store::{AgentInfo, Store, StoreError};
-use caiji_shared::catalog::{DepartmentKind, FieldType};
+use caiji_shared::catalog::DepartmentKind;
 use caiji_shared::sheet::{Edit, RowId};
 use caiji_shared::validate::check_cell;
 use caiji_shared::workflow::Role;
 use caiji_shared::{AcademicYear, Value};
 use tower::ServiceExt;
 
+#[path = "support/teachers.rs"]
+mod teachers;
+
 const ROWS: usize = 10_000;
 const TABLE: &str = "A6-1-1";
 const PW: &str = "password-2025";
 /// Timed runs of each request (after one untimed warm-up).
 const RUNS: usize = 30;
-
-/// A valid value of each A6-1-1 field that varies by row ("" leaves the cell empty).
-fn value(field: &str, ty: FieldType, row: usize) -> String {
-    match field {
-        "dept" => "计算机系".into(),
-        "emp_no" => format!("T{row:06}"),
-        "name" => format!("教师{row}"),
-        "ethnicity" => ["汉族", "回族", "满族", "蒙古族"][row % 4].into(),
-        "post" => ["", "系主任", "教研室主任"][row % 3].into(),
-        "title" => ["教授", "副教授", "讲师", "助教"][row % 4].into(),
-        "education" => ["博士研究生", "硕士研究生", "大学本科"][row % 3].into(),
-        "degree" => ["博士", "硕士", "学士"][row % 3].into(),
-        "gender" => ["男", "女"][row % 2].into(),
-        "birth" => format!("{}{:02}", 1960 + row % 40, row % 12 + 1),
-        "prof_level" => ["正高级", "副高级", "中级", "初级"][row % 4].into(),
-        "prof_name" => ["教授", "副教授", "讲师", "助教"][row % 4].into(),
-        "prof_issuer" => "山东省教育厅".into(),
-        "prof_date" => format!("{}{:02}", 2000 + row % 25, row % 12 + 1),
-        "field" => "计算机科学与技术".into(),
-        "specialty" => ["软件工程", "网络安全", "人工智能"][row % 3].into(),
-        "has_teacher_cert" => ["是", "否"][row % 2].into(),
-        "industry_years" => (row % 30).to_string(),
-        "industry_days" => (row % 200).to_string(),
-        "qual_level" => "三级（高级工）".into(),
-        "qual_name" => "计算机程序设计员".into(),
-        "qual_issuer" => "山东省人力资源和社会保障厅".into(),
-        "teacher_cert_issuer" => "山东省教育厅".into(),
-        "is_major_teacher" => "是".into(),
-        _ => match ty {
-            FieldType::YesNo => ["是", "否"][row % 2].into(),
-            FieldType::YearMonth => format!("{}{:02}", 2005 + row % 20, row % 12 + 1),
-            _ => String::new(),
-        },
-    }
-}
 
 /// Median and 95th percentile of `samples` (milliseconds).
 fn stats(mut samples: Vec<f64>) -> String {
@@ -137,7 +105,7 @@ fn main() {
                 .fields
                 .iter()
                 .filter_map(|f| {
-                    let c = check_cell(store.edition(), f, period, &value(&f.id, f.ty, r));
+                    let c = check_cell(store.edition(), f, period, &teachers::value(&f.id, f.ty, r));
                     assert!(!c.has_errors(), "row {r} field {}: {:?}", f.id, c.issues);
                     c.value.map(|v| (f.id.clone(), v))
                 })

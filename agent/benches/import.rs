@@ -14,35 +14,11 @@ use caiji_agent::store::{AgentInfo, Store};
 use caiji_shared::AcademicYear;
 use caiji_shared::catalog::DepartmentKind;
 
+#[path = "support/teachers.rs"]
+mod teachers;
+
 const ROWS: usize = 10_000;
 const FIELDS: usize = 20;
-
-/// The first 20 fields of A6-1-1, with valid values that vary by row.
-fn value(field: &str, row: usize) -> String {
-    match field {
-        "dept" => "计算机系".into(),
-        "emp_no" => format!("T{row:06}"),
-        "name" => format!("教师{row}"),
-        "ethnicity" => ["汉族", "回族", "满族", "蒙古族"][row % 4].into(),
-        "post" => ["", "系主任", "教研室主任"][row % 3].into(),
-        "title" => ["教授", "副教授", "讲师", "助教"][row % 4].into(),
-        "education" => ["博士研究生", "硕士研究生", "大学本科"][row % 3].into(),
-        "degree" => ["博士", "硕士", "学士"][row % 3].into(),
-        "gender" => ["男", "女"][row % 2].into(),
-        "birth" => format!("{}{:02}", 1960 + row % 40, row % 12 + 1),
-        "prof_level" => ["正高级", "副高级", "中级", "初级"][row % 4].into(),
-        "prof_name" => ["教授", "副教授", "讲师", "助教"][row % 4].into(),
-        "prof_issuer" => "山东省教育厅".into(),
-        "prof_date" => format!("{}{:02}", 2000 + row % 25, row % 12 + 1),
-        "field" => "计算机科学与技术".into(),
-        "specialty" => ["软件工程", "网络安全", "人工智能"][row % 3].into(),
-        "has_teacher_cert" => ["是", "否"][row % 2].into(),
-        "industry_years" => (row % 30).to_string(),
-        "industry_days" => (row % 200).to_string(),
-        "qual_level" => "三级（高级工）".into(),
-        _ => String::new(),
-    }
-}
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -63,7 +39,8 @@ fn main() {
     let catalog = caiji_shared::Catalog::load_embedded().expect("catalog");
     let table = catalog.edition("2016").and_then(|e| e.table("A6-1-1")).expect("A6-1-1").clone();
     let fields: Vec<_> = table.fields.iter().take(FIELDS).collect();
-    let rows: Vec<Vec<String>> = (0..ROWS).map(|r| fields.iter().map(|f| value(&f.id, r)).collect()).collect();
+    let rows: Vec<Vec<String>> =
+        (0..ROWS).map(|r| fields.iter().map(|f| teachers::value(&f.id, f.ty, r)).collect()).collect();
 
     // The input workbook, in the official layout (title row, header, data).
     let file = tmp.path().join("A6-1-1校内专任教师基本情况表.xlsx");

@@ -73,6 +73,25 @@ fn body_of<T>(table: &str, body: Result<CsrfJson<T>, Response>) -> Result<T, Box
     }
 }
 
+/// A script's request on `table`: its JSON body (refused as [`body_of`] says), then `f` on the
+/// store; the reply, or the error, as JSON.
+async fn json_call<B: Send + 'static, T: Serialize + Send + 'static>(
+    state: &Arc<WebState>,
+    table: String,
+    body: Result<CsrfJson<B>, Response>,
+    f: impl FnOnce(&mut Store, &WebState, &str, B) -> Result<T, WebError> + Send + 'static,
+) -> Response {
+    let body = match body_of(&table, body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let st = state.clone();
+    match with_store(state, move |s| f(s, &st, &table, body)).await {
+        Ok(reply) => axum::Json(reply).into_response(),
+        Err(e) => json_err(e),
+    }
+}
+
 pub fn message(i: &Issue) -> Message {
     let severity = if i.severity == Severity::Error { "error" } else { "warning" };
     Message { severity, message: i.message.clone() }
@@ -101,12 +120,8 @@ pub async fn check(
     Path(id): Path<String>,
     body: Result<CsrfJson<CheckBody>, Response>,
 ) -> Response {
-    let body = match body_of(&id, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let r = with_store(&state, move |s| {
-        let t = s.table(&id)?.clone();
+    json_call(&state, id, body, |s, _, id, body| {
+        let t = s.table(id)?.clone();
         let f = field(&t, &body.field)?;
         too_long(&format!("{}「{}」", t.id, f.label_text()), &body.text)?;
         let period = s.info().year.period(t.period);
@@ -115,11 +130,7 @@ pub async fn check(
         let messages: Vec<Message> = c.issues.iter().map(message).collect();
         Ok(CellReply { value, messages, place: format!("{}「{}」", t.id, f.label_text()), saved: false })
     })
-    .await;
-    match r {
-        Ok(reply) => axum::Json(reply).into_response(),
-        Err(e) => json_err(e),
-    }
+    .await
 }
 
 /// What a cell stores of typed `text`: the checked value, or the text as typed when it fails
@@ -148,16 +159,7 @@ pub async fn save(
     Path(id): Path<String>,
     body: Result<CsrfJson<SaveBody>, Response>,
 ) -> Response {
-    let body = match body_of(&id, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let st = state.clone();
-    let r = with_store(&state, move |s| save_cell(s, &st.grid, &session.user, &id, &body)).await;
-    match r {
-        Ok(reply) => axum::Json(reply).into_response(),
-        Err(e) => json_err(e),
-    }
+    json_call(&state, id, body, move |s, st, id, body| save_cell(s, &st.grid, &session.user, id, &body)).await
 }
 
 fn save_cell(
@@ -256,16 +258,7 @@ pub async fn paste(
     Path(id): Path<String>,
     body: Result<CsrfJson<PasteBody>, Response>,
 ) -> Response {
-    let body = match body_of(&id, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let st = state.clone();
-    let r = with_store(&state, move |s| paste_cells(s, &st.grid, &session.user, &id, &body)).await;
-    match r {
-        Ok(reply) => axum::Json(reply).into_response(),
-        Err(e) => json_err(e),
-    }
+    json_call(&state, id, body, move |s, st, id, body| paste_cells(s, &st.grid, &session.user, id, &body)).await
 }
 
 fn paste_cells(
@@ -289,6 +282,9 @@ fn paste_cells(
         )));
     }
     let width = body.cells.iter().map(Vec::len).max().unwrap_or(0);
+    if fields.is_empty() {
+        return Err(WebError::bad_request(format!("{}：没有指定要粘贴到的字段，未粘贴；请刷新页面后重试", t.id)));
+    }
     if width > fields.len() {
         let from = fields.first().map(|f| f.label_text()).unwrap_or_default();
         return Err(WebError::bad_request(format!(
@@ -457,12 +453,8 @@ pub async fn delete_row(
     Path(id): Path<String>,
     body: Result<CsrfJson<DeleteBody>, Response>,
 ) -> Response {
-    let body = match body_of(&id, body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let r = with_store(&state, move |s| {
-        let t = s.table(&id)?.clone();
+    json_call(&state, id, body, move |s, _, id, body| {
+        let t = s.table(id)?.clone();
         editable(s, &t)?;
         let all = s.sheet(&t.id)?.rows();
         let Some(row) = all.iter().find(|r| r.id.as_str() == body.row) else {
@@ -484,11 +476,7 @@ pub async fn delete_row(
         };
         Ok(serde_json::json!({ "message": message }))
     })
-    .await;
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => json_err(e),
-    }
+    .await
 }
 
 #[derive(Deserialize)]

@@ -8,15 +8,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
-use caiji_shared::AcademicYear;
 use caiji_shared::Value;
-use caiji_shared::catalog::DepartmentKind;
 use caiji_shared::sheet::{Edit, RowId};
 use caiji_shared::workflow::{Role, State as Flow};
 use tower::ServiceExt;
 
 use super::{SITE, router};
-use crate::store::{AgentInfo, HubLink, Store, StoreError};
+use crate::store::{HubLink, Store, StoreError};
 
 const PW: &str = "password-2025";
 const TABLE: &str = "A6-1-1";
@@ -33,15 +31,16 @@ struct Browser {
     csrf: String,
 }
 
-fn info() -> AgentInfo {
-    AgentInfo {
-        department: "jsjx".into(),
-        department_name: "计算机系".into(),
-        department_kind: DepartmentKind::Teaching,
-        year: AcademicYear(2025),
-        edition: "2016".into(),
-        collector: "张三".into(),
-    }
+/// Records a hub link, as `enroll` does (nothing is contacted).
+fn enroll(site: &Site) {
+    let link = HubLink {
+        url: "https://127.0.0.1:1".into(),
+        fingerprint: "00".repeat(32),
+        token: "t".into(),
+        agent_id: "a".into(),
+        school: "测试学校".into(),
+    };
+    site.store.lock().unwrap().set_hub(&link).unwrap();
 }
 
 fn rid(n: u64) -> RowId {
@@ -51,7 +50,7 @@ fn rid(n: u64) -> RowId {
 /// A store with a collector (张三), a head (李主任) and two rows in A6-1-1.
 fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::init(dir.path(), &info()).unwrap();
+    let mut store = Store::init(dir.path(), &crate::store::tests::info()).unwrap();
     store.add_user("张三", Role::Collector, PW).unwrap();
     store.add_user("李主任", Role::DeptHead, PW).unwrap();
     store
@@ -587,14 +586,7 @@ async fn sync_now_wakes_the_sync_loop_or_says_why_not() {
     // Enrolled, with a running sync loop: the post wakes it.
     let changes = Arc::new(Changes::default());
     changes.running.store(true, Ordering::Relaxed);
-    let link = HubLink {
-        url: "https://127.0.0.1:1".into(),
-        fingerprint: "00".repeat(32),
-        token: "t".into(),
-        agent_id: "a".into(),
-        school: "测试学校".into(),
-    };
-    site.store.lock().unwrap().set_hub(&link).unwrap();
+    enroll(&site);
     let app = super::router_with_sync(site.store.clone(), Some(changes.clone()));
     let site = Site { app, ..site };
     let b = sign_in(&site, "张三").await;
@@ -791,6 +783,7 @@ async fn a_block_pasted_from_excel_is_stored_whole_or_not_at_all() {
         (paste_body(&["nope".to_string()], &["birth"], &[&["1"]], false), StatusCode::NOT_FOUND, "没有要粘贴的某一行"),
         (paste_body(&rows, &["shoe_size"], &[&["42"]], false), StatusCode::BAD_REQUEST, "没有字段「shoe_size」"),
         (paste_body(&rows, &["birth"], &[], false), StatusCode::BAD_REQUEST, "没有可粘贴的内容"),
+        (paste_body(&rows, &[], &[&["1"]], false), StatusCode::BAD_REQUEST, "没有指定要粘贴到的字段"),
     ];
     for (body, status, says) in refused {
         let resp = send(&site, paste(body.clone())).await;
@@ -846,14 +839,7 @@ async fn a_block_pasted_from_excel_is_stored_whole_or_not_at_all() {
 #[tokio::test]
 async fn cells_not_yet_on_the_hub_are_marked_until_a_sync_takes_them() {
     let site = site();
-    let link = HubLink {
-        url: "https://127.0.0.1:1".into(),
-        fingerprint: "00".repeat(32),
-        token: "t".into(),
-        agent_id: "a".into(),
-        school: "测试学校".into(),
-    };
-    site.store.lock().unwrap().set_hub(&link).unwrap();
+    enroll(&site);
     let b = sign_in(&site, "张三").await;
     let synced = || {
         let mut s = site.store.lock().unwrap();

@@ -104,23 +104,23 @@ type MergedFindings = (Vec<Finding>, Vec<crate::year::TableCount>);
 /// A school-wide table and its rows with their departments.
 type MergedTable = (caiji_shared::Table, Vec<(String, Row)>);
 
+/// The cache as of data `version` (emptied if it held an older one).
+fn at<'c>(cache: &'c Mutex<MergedCache>, version: &str) -> std::sync::MutexGuard<'c, MergedCache> {
+    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if c.version != version {
+        *c = MergedCache { version: version.to_string(), ..MergedCache::default() };
+    }
+    c
+}
+
 /// `merged_findings`, from `cache` while the data is unchanged.
 fn findings_of(store: &mut HubStore, cache: &Mutex<MergedCache>) -> Result<Arc<MergedFindings>, WebError> {
     let version = store.data_version()?;
-    {
-        let c = cache.lock().unwrap_or_else(|p| p.into_inner());
-        if c.version == version
-            && let Some(f) = &c.findings
-        {
-            return Ok(f.clone());
-        }
+    if let Some(f) = at(cache, &version).findings.clone() {
+        return Ok(f);
     }
     let found = Arc::new(crate::year::merged_findings(store)?);
-    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if c.version != version {
-        *c = MergedCache { version, ..MergedCache::default() };
-    }
-    c.findings = Some(found.clone());
+    at(cache, &version).findings = Some(found.clone());
     Ok(found)
 }
 
@@ -133,23 +133,13 @@ fn table_of(
     table: &str,
 ) -> Result<Arc<MergedTable>, WebError> {
     let version = store.data_version()?;
-    {
-        let c = cache.lock().unwrap_or_else(|p| p.into_inner());
-        if c.version == version
-            && let Some(t) = c.table.as_ref().filter(|t| t.0.id == table)
-        {
-            let t = t.clone();
-            drop(c);
-            store.audit(&format!("user:{}", user.name), "view_merged", &t.0.id)?;
-            return Ok(t);
-        }
+    let cached = at(cache, &version).table.clone().filter(|t| t.0.id == table);
+    if let Some(t) = cached {
+        store.audit(&format!("user:{}", user.name), "view_merged", &t.0.id)?;
+        return Ok(t);
     }
     let got = Arc::new(crate::year::merged_table_rows(store, user, table)?);
-    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if c.version != version {
-        *c = MergedCache { version, ..MergedCache::default() };
-    }
-    c.table = Some(got.clone());
+    at(cache, &version).table = Some(got.clone());
     Ok(got)
 }
 
